@@ -1,0 +1,334 @@
+/*
+ * grt.h - Go's concurrency for C: goroutines, channels, select, sync, timers.
+ *
+ * The one installed header of libgrt (pkg-config name `grt`, link -lgrt).
+ * C11, Linux, x86-64 first class, aarch64 builds.  Sections follow
+ * docs/API.md (the contract): start-up and goroutines, channels, time,
+ * cancellation, synchronisation, statistics.  Every call behaves as its Go
+ * counterpart unless its comment says otherwise.
+ *
+ * A program needs no special main(): the first call into the runtime starts
+ * it, and the calling thread's flow becomes goroutine 1.  Returning from
+ * main() (or grt_exit) ends the process whatever goroutines remain, as Go.
+ */
+#ifndef GRT_H
+#define GRT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GRT_API __attribute__((visibility("default")))
+
+/* Library version; the libtool current:revision:age triple lives beside it. */
+#define GRT_VERSION_MAJOR 0
+#define GRT_VERSION_MINOR 1
+#define GRT_VERSION_PATCH 0
+#define GRT_ABI_CURRENT 0
+#define GRT_ABI_REVISION 0
+#define GRT_ABI_AGE 0
+
+/* ------------------------------------------------------------------------
+ * Start-up and goroutines
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Start a goroutine running fn(arg), as Go's `go fn(arg)`.  Returns its id
+ * (ids start at 1, goroutine 1 is main, and are never reused).  Never
+ * blocks; the new goroutine goes to the caller's processor and usually runs
+ * before any goroutine queued earlier elsewhere (Go's runnext).  fn_name,
+ * file, line and caller record the creation site shown by gtop and gdump;
+ * use the grt_go() macro, which fills them in.
+ */
+GRT_API int64_t grt_go_at(void (*fn)(void *), void *arg, const char *fn_name,
+                          const char *file, int line, const char *caller);
+GRT_API int64_t grt_go(void (*fn)(void *), void *arg);
+#define grt_go(fn, arg) \
+    grt_go_at((fn), (arg), #fn, __FILE__, __LINE__, __func__)
+
+/*
+ * As grt_go, with a label (copied, at most 31 bytes kept) that gtop and
+ * gdump show next to the goroutine.
+ */
+GRT_API int64_t grt_go_named_at(const char *name, void (*fn)(void *),
+                                void *arg, const char *fn_name,
+                                const char *file, int line,
+                                const char *caller);
+GRT_API int64_t grt_go_named(const char *name, void (*fn)(void *), void *arg);
+#define grt_go_named(name, fn, arg) \
+    grt_go_named_at((name), (fn), (arg), #fn, __FILE__, __LINE__, __func__)
+
+/* The calling goroutine's id. */
+GRT_API int64_t grt_self(void);
+
+/* Let other goroutines run (runtime.Gosched); the caller stays runnable. */
+GRT_API void grt_yield(void);
+
+/*
+ * End the calling goroutine (runtime.Goexit).  Called by main, the program
+ * goes on running the other goroutines and, when none is left, dies with
+ * "fatal error: no goroutines (main called runtime.Goexit) - deadlock!".
+ */
+GRT_API _Noreturn void grt_goexit(void);
+
+/* End the process at once with status code (os.Exit); no deferred work. */
+GRT_API _Noreturn void grt_exit(int code);
+
+/*
+ * Print "panic: <message>" and the traceback GRT_TRACEBACK selects to
+ * stderr, then exit with status 2 (Go's panic without recover).
+ */
+GRT_API _Noreturn void grt_panic(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/*
+ * runtime.GOMAXPROCS: set the number of processors to n (clamped to
+ * 1..1024) and return the previous value; n <= 0 only queries.  May be
+ * called at any time from any goroutine.
+ */
+GRT_API int grt_maxprocs(int n);
+
+/* runtime.NumCPU: CPUs in the calling thread's affinity mask at start-up. */
+GRT_API int grt_num_cpu(void);
+
+/* runtime.NumGoroutine: goroutines that exist now (not yet exited). */
+GRT_API int grt_num_goroutine(void);
+
+/* ------------------------------------------------------------------------
+ * Channels
+ * ------------------------------------------------------------------------ */
+
+typedef struct grt_chan grt_chan;
+
+/*
+ * A channel of elements of elem_size bytes (0 is Go's chan struct{}) with a
+ * buffer of cap elements (0: unbuffered).  Never returns NULL: out of
+ * memory is a fatal error.
+ */
+GRT_API grt_chan *grt_chan_make(size_t elem_size, size_t cap);
+
+/*
+ * Send *elem (copied; may be NULL when elem_size is 0).  Blocks until a
+ * receiver takes it or buffer space frees up.  On a NULL channel blocks
+ * forever.  panic: send on closed channel.
+ */
+GRT_API void grt_chan_send(grt_chan *c, const void *elem);
+
+/*
+ * Receive into *out (may be NULL to discard).  Returns true with a value,
+ * false when the channel is closed and drained (then *out is zeroed).
+ * Blocks while the channel is empty and open; forever on a NULL channel.
+ */
+GRT_API bool grt_chan_recv(grt_chan *c, void *out);
+
+/*
+ * Close: every blocked receiver wakes with false, every blocked sender
+ * panics.  panic: close of closed channel; panic: close of nil channel.
+ */
+GRT_API void grt_chan_close(grt_chan *c);
+
+/* Elements buffered now / buffer capacity; 0 for NULL. */
+GRT_API size_t grt_chan_len(const grt_chan *c);
+GRT_API size_t grt_chan_cap(const grt_chan *c);
+
+/* A label (copied, at most 31 bytes kept) shown by gtop and gdump. */
+GRT_API void grt_chan_set_name(grt_chan *c, const char *name);
+
+/* Release the channel; no goroutine may still use it.  NULL is ignored. */
+GRT_API void grt_chan_free(grt_chan *c);
+
+enum { GRT_RECV = 1, GRT_SEND = 2 };
+
+/* One case of grt_select. */
+typedef struct grt_case {
+    grt_chan *chan; /* NULL: never ready (Go's nil channel) */
+    int op;         /* GRT_RECV or GRT_SEND */
+    void *elem;     /* SEND: value to send; RECV: where to store (or NULL) */
+    bool ok;        /* RECV: false when the case ran because of a close */
+} grt_case;
+
+/*
+ * Go's select.  Runs one ready case, chosen uniformly at random among the
+ * ready ones, and returns its index; with has_default and no case ready,
+ * returns -1 at once; otherwise blocks until a case can run.  With no
+ * cases and no default it blocks forever (Go's select {}).  A send case on
+ * a closed channel panics as grt_chan_send.  At most 65536 cases.
+ */
+GRT_API int grt_select(grt_case *cases, int ncases, bool has_default);
+
+/* ------------------------------------------------------------------------
+ * Time
+ * ------------------------------------------------------------------------ */
+
+/* Monotonic clock, nanoseconds (CLOCK_MONOTONIC). */
+GRT_API int64_t grt_now(void);
+
+/* time.Sleep: park the goroutine for at least ns (<= 0 returns at once). */
+GRT_API void grt_sleep(int64_t ns);
+
+/*
+ * time.After: a new channel (cap 1, of int64_t) that receives grt_now()
+ * once, ns from now.  The caller owns it: grt_chan_free also cancels the
+ * timer if it has not fired.
+ */
+GRT_API grt_chan *grt_after(int64_t ns);
+
+typedef struct grt_ticker grt_ticker;
+typedef struct grt_timer grt_timer;
+
+/*
+ * time.NewTicker: a channel that receives grt_now() every ns, dropping
+ * ticks for a slow receiver.  panic: non-positive interval for NewTicker.
+ */
+GRT_API grt_ticker *grt_ticker_make(int64_t ns);
+GRT_API grt_chan *grt_ticker_chan(grt_ticker *t);
+/* Stop ticking; the channel is not closed; no stale tick is received after. */
+GRT_API void grt_ticker_stop(grt_ticker *t);
+/* time.Ticker.Reset: stop and restart with period ns (> 0). */
+GRT_API void grt_ticker_reset(grt_ticker *t, int64_t ns);
+/* Stop (if needed) and release the ticker and its channel. */
+GRT_API void grt_ticker_free(grt_ticker *t);
+
+/* time.NewTimer: its channel receives grt_now() once, ns from now. */
+GRT_API grt_timer *grt_timer_make(int64_t ns);
+GRT_API grt_chan *grt_timer_chan(grt_timer *t);
+/*
+ * Timer.Stop: true if the call stopped the timer, false if it had already
+ * fired or been stopped.  Afterwards no stale value is received (Go 1.23).
+ */
+GRT_API bool grt_timer_stop(grt_timer *t);
+/* Timer.Reset: as stop, then start again with ns; returns what stop would. */
+GRT_API bool grt_timer_reset(grt_timer *t, int64_t ns);
+/* Stop (if needed) and release the timer and its channel. */
+GRT_API void grt_timer_free(grt_timer *t);
+
+/* ------------------------------------------------------------------------
+ * Cancellation (Go's context)
+ * ------------------------------------------------------------------------ */
+
+typedef struct grt_ctx grt_ctx;
+
+enum { GRT_CANCELED = 1, GRT_DEADLINE_EXCEEDED = 2 };
+
+/* context.Background(): never cancelled, never freed. */
+GRT_API grt_ctx *grt_ctx_background(void);
+/* context.WithCancel(parent). */
+GRT_API grt_ctx *grt_ctx_with_cancel(grt_ctx *parent);
+/* context.WithTimeout(parent, ns). */
+GRT_API grt_ctx *grt_ctx_with_timeout(grt_ctx *parent, int64_t ns);
+/* The CancelFunc: cancels ctx and its descendants (idempotent). */
+GRT_API void grt_ctx_cancel(grt_ctx *ctx);
+/* ctx.Done(): closed when ctx is cancelled or times out; owned by ctx. */
+GRT_API grt_chan *grt_ctx_done(grt_ctx *ctx);
+/* ctx.Err(): 0, GRT_CANCELED or GRT_DEADLINE_EXCEEDED. */
+GRT_API int grt_ctx_err(grt_ctx *ctx);
+/* Cancel if needed and release; children stay valid until freed. */
+GRT_API void grt_ctx_free(grt_ctx *ctx);
+
+/* ------------------------------------------------------------------------
+ * Synchronisation
+ *
+ * Plain structs that may live anywhere; all-zero is valid and empty or
+ * unlocked, as Go's zero values (the initialisers are all zeros).  The
+ * fields are private.  A blocked goroutine never blocks its thread.
+ * ------------------------------------------------------------------------ */
+
+/* sync.WaitGroup */
+typedef struct grt_wg {
+    uint64_t state_; /* private: counter << 32 | waiters */
+    uint32_t sema_;  /* private */
+    uint32_t pad_;   /* private */
+} grt_wg;
+#define GRT_WG_INIT {0, 0, 0}
+/* Add delta (may be negative).  panic: sync: negative WaitGroup counter. */
+GRT_API void grt_wg_add(grt_wg *wg, int64_t delta);
+/* grt_wg_add(wg, -1). */
+GRT_API void grt_wg_done(grt_wg *wg);
+/* Block until the counter is zero. */
+GRT_API void grt_wg_wait(grt_wg *wg);
+
+/* sync.Mutex, with Go's normal and starvation modes. */
+typedef struct grt_mutex {
+    int32_t state_; /* private: locked | woken | starving | waiters << 3 */
+    uint32_t sema_; /* private */
+    int64_t owner_; /* private: id of the goroutine that locked it, 0 */
+} grt_mutex;
+#define GRT_MUTEX_INIT {0, 0, 0}
+GRT_API void grt_mutex_lock(grt_mutex *m);
+/* fatal error: sync: unlock of unlocked mutex.  Any goroutine may unlock. */
+GRT_API void grt_mutex_unlock(grt_mutex *m);
+/* Lock if free now; true when locked. */
+GRT_API bool grt_mutex_trylock(grt_mutex *m);
+
+/* sync.RWMutex: writers are preferred once waiting, as Go. */
+typedef struct grt_rwmutex {
+    grt_mutex w_;           /* private */
+    uint32_t writer_sem_;   /* private */
+    uint32_t reader_sem_;   /* private */
+    int32_t reader_count_;  /* private */
+    int32_t reader_wait_;   /* private */
+} grt_rwmutex;
+#define GRT_RWMUTEX_INIT {GRT_MUTEX_INIT, 0, 0, 0, 0}
+GRT_API void grt_rwmutex_rlock(grt_rwmutex *rw);
+/* fatal error: sync: RUnlock of unlocked RWMutex. */
+GRT_API void grt_rwmutex_runlock(grt_rwmutex *rw);
+GRT_API void grt_rwmutex_lock(grt_rwmutex *rw);
+/* fatal error: sync: Unlock of unlocked RWMutex. */
+GRT_API void grt_rwmutex_unlock(grt_rwmutex *rw);
+GRT_API bool grt_rwmutex_trylock(grt_rwmutex *rw);
+GRT_API bool grt_rwmutex_tryrlock(grt_rwmutex *rw);
+
+/* sync.Once */
+typedef struct grt_once {
+    uint32_t done_; /* private */
+    uint32_t pad_;  /* private */
+    grt_mutex m_;   /* private */
+} grt_once;
+#define GRT_ONCE_INIT {0, 0, GRT_MUTEX_INIT}
+/*
+ * Run fn(arg) once across all calls on this once; every call returns only
+ * after that one run has finished.
+ */
+GRT_API void grt_once_do(grt_once *o, void (*fn)(void *), void *arg);
+
+/* sync.Cond, used with a grt_mutex. */
+typedef struct grt_cond {
+    uint32_t wait_;   /* private: next ticket */
+    uint32_t notify_; /* private: next ticket to notify */
+    uint32_t lock_;   /* private: spin lock of the list */
+    uint32_t pad_;    /* private */
+    void *head_;      /* private */
+    void *tail_;      /* private */
+} grt_cond;
+#define GRT_COND_INIT {0, 0, 0, 0, NULL, NULL}
+/* Atomically unlock m and park; re-lock m before returning. */
+GRT_API void grt_cond_wait(grt_cond *c, grt_mutex *m);
+GRT_API void grt_cond_signal(grt_cond *c);
+GRT_API void grt_cond_broadcast(grt_cond *c);
+
+/* ------------------------------------------------------------------------
+ * Statistics
+ * ------------------------------------------------------------------------ */
+
+typedef struct grt_memstats {
+    uint64_t alloc, total_alloc, sys, mallocs, frees; /* runtime-owned memory */
+    uint64_t heap_alloc, heap_sys, heap_inuse; /* process heap (mallinfo2) */
+    uint64_t stack_inuse, stack_sys; /* goroutine stack committed / reserved */
+    uint64_t num_goroutine, num_thread, maxprocs;
+    uint64_t goroutines_created, goroutines_exited;
+    uint64_t context_switches, steals, preemptions, syscalls;
+} grt_memstats;
+
+/* runtime.ReadMemStats; does not stop the other goroutines. */
+GRT_API void grt_read_memstats(grt_memstats *ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GRT_H */

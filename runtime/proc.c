@@ -1,0 +1,1409 @@
+/*
+ * proc.c - the scheduler: start-up, goroutine creation and exit, park and
+ * ready, the per-P run queues, work stealing, idle threads, GOMAXPROCS and
+ * deadlock detection.  Model and names follow Go's runtime/proc.go; read
+ * rt.h first for the invariants.
+ *
+ * Switching.  A goroutine that stops running (park, yield, exit) first
+ * tries to switch *directly* to the next G of its P's run queue; only when
+ * the queue is empty (or timers are due, or the P must be given up) does it
+ * switch to its M's g0, where the full scheduler loop runs and an idle M
+ * sleeps.  Either way, what must happen once the old G is off its stack
+ * (release the lock it parked under, queue it again, free it) is recorded
+ * in the M (prevg/after/after_lock) and done by after_switch() in the
+ * context that runs next (rt.h, I5).  Go always goes through g0 (mcall);
+ * the direct switch saves one switch and keeps caches warm.
+ *
+ * Idle Ms and timers.  An M with nothing to do releases its P and sleeps
+ * on its own futex word.  One idle M at a time, the timer sleeper, sleeps
+ * with a timeout: the earliest timer of any P.  grt__wake_timer_sleeper()
+ * wakes it when an earlier timer appears.  Go does this with the netpoller;
+ * the poller joins this path with the blocking-calls issue.
+ *
+ * Spinning (Go's protocol, abridged).  Submitter: 1. put work in a queue
+ * 2. full fence (the RMW in runqput or a seq-cst load) 3. if an idle P
+ * exists and nobody spins, start a spinning M (wakep).  Spinner about to
+ * sleep: 1. decrement nmspinning 2. full fence 3. re-check every run queue.
+ * One of the two sees the other, so no work is stranded.
+ *
+ * Left out here: preemption, blocking-call hand-off, the poller and
+ * lock_os_thread (the blocking-calls issue), and stack traces (the dump
+ * issue).  grt_maxprocs shrinking takes effect on a P when its M next
+ * schedules (there is no stop-the-world).
+ */
+#include "config.h"
+
+#include "rt.h"
+#include "san.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+struct sched grt__sched;
+__thread struct m *grt__tls_m __attribute__((tls_model("initial-exec")));
+
+const char *const grt__wait_reason_str[WAIT_MAX] = {
+    [WAIT_NONE] = "",
+    [WAIT_CHAN_RECV] = "chan receive",
+    [WAIT_CHAN_SEND] = "chan send",
+    [WAIT_CHAN_RECV_NIL] = "chan receive (nil chan)",
+    [WAIT_CHAN_SEND_NIL] = "chan send (nil chan)",
+    [WAIT_SELECT] = "select",
+    [WAIT_SELECT_NO_CASES] = "select (no cases)",
+    [WAIT_SLEEP] = "sleep",
+    [WAIT_IO] = "IO wait",
+    [WAIT_MUTEX_LOCK] = "sync.Mutex.Lock",
+    [WAIT_RWMUTEX_RLOCK] = "sync.RWMutex.RLock",
+    [WAIT_RWMUTEX_LOCK] = "sync.RWMutex.Lock",
+    [WAIT_WAITGROUP] = "sync.WaitGroup.Wait",
+    [WAIT_COND] = "sync.Cond.Wait",
+    [WAIT_SYSCALL] = "syscall",
+    [WAIT_PREEMPTED] = "preempted",
+};
+
+static struct m m0;             /* the initial thread */
+HIDDEN struct g grt__g1;        /* goroutine 1: main, on the OS stack */
+bool (*grt__checkdead_hook)(void);
+static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool started;
+
+#define G0_STACK_M0 (256 * 1024)
+#define SIGSTACK_SIZE (64 * 1024)
+#define GOID_BATCH 16
+#define RUNNEXT_STREAK 64       /* runnext picks before the runq gets a turn */
+
+static struct g *findrunnable(struct m *mp);
+static void wakep(void);
+static void after_switch(struct m *mp);
+HIDDEN void grt__g_entry(void);
+
+/* ---------------------------------------------------------------------
+ * Time stamps for wait_since: the cycle counter, converted on read.
+ * A clock_gettime costs 23 ns here against 8 for rdtsc; parks are hot.
+ * --------------------------------------------------------------------- */
+
+static int64_t ticks0, mono0;
+
+static inline int64_t ticks(void)
+{
+#if defined(__x86_64__)
+    return (int64_t)__builtin_ia32_rdtsc();
+#elif defined(__aarch64__)
+    int64_t v;
+    __asm__ volatile("mrs %0, cntvct_el0" : "=r"(v));
+    return v;
+#else
+    return grt__nanotime();
+#endif
+}
+
+/* Monotonic ns of a ticks() value taken earlier (rate from start-up). */
+HIDDEN int64_t grt__ticks_to_mono(int64_t t)
+{
+    int64_t t1 = ticks(), n1 = grt__nanotime();
+    if (t == 0)
+        return 0;
+    if (t1 <= ticks0 || n1 <= mono0)
+        return n1;
+    double rate = (double)(n1 - mono0) / (double)(t1 - ticks0);
+    return n1 - (int64_t)((double)(t1 - t) * rate);
+}
+
+/* ---------------------------------------------------------------------
+ * Random numbers (per M, xorshift64*)
+ * --------------------------------------------------------------------- */
+
+uint32_t grt__fastrand(void)
+{
+    struct m *mp = getm();
+    uint64_t x = mp->fastrand;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    mp->fastrand = x;
+    return (uint32_t)((x * UINT64_C(2685821657736338717)) >> 32);
+}
+
+/* ---------------------------------------------------------------------
+ * Local run queues: Go's runqput/runqget/runqgrab.  Owner writes tail with
+ * release; consumers read tail with acquire and claim slots with a CAS on
+ * head.  Slots are accessed relaxed (a stealer may read a slot the owner
+ * is overwriting; its CAS on head then fails and it retries).
+ * --------------------------------------------------------------------- */
+
+static inline bool runq_empty(struct p *pp)
+{
+    uint32_t h = LOAD_ACQ(&pp->runq_head);
+    uint32_t t = LOAD_ACQ(&pp->runq_tail);
+    return h == t && LOAD_RLX(&pp->runnext) == NULL;
+}
+
+static void globrunqput_batch(struct g *head, struct g *tail, int n)
+{
+    lock(&grt__sched.lock);
+    tail->schedlink = NULL;
+    if (grt__sched.runq_tail)
+        grt__sched.runq_tail->schedlink = head;
+    else
+        grt__sched.runq_head = head;
+    grt__sched.runq_tail = tail;
+    STORE_RLX(&grt__sched.runq_size, grt__sched.runq_size + n);
+    unlock(&grt__sched.lock);
+}
+
+/* Move half the local queue plus gp to the global queue (queue full). */
+static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t)
+{
+    struct g *batch[RUNQ_SIZE / 2 + 1];
+    uint32_t n = (t - h) / 2;
+    for (uint32_t i = 0; i < n; i++)
+        batch[i] = LOAD_RLX(&pp->runq[(h + i) % RUNQ_SIZE]);
+    if (!__atomic_compare_exchange_n(&pp->runq_head, &h, h + n, false,
+                                     __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        return false;
+    batch[n] = gp;
+    for (uint32_t i = 0; i < n; i++)
+        batch[i]->schedlink = batch[i + 1];
+    globrunqput_batch(batch[0], batch[n], (int)n + 1);
+    return true;
+}
+
+/*
+ * Put gp on pp's queue; next puts it in runnext (kicking the old one to
+ * the tail).  Only the owner of pp calls this (I3).
+ */
+static void runqput(struct p *pp, struct g *gp, bool next)
+{
+    if (next) {
+        struct g *old = LOAD_RLX(&pp->runnext);
+        while (!__atomic_compare_exchange_n(&pp->runnext, &old, gp, false,
+                                            __ATOMIC_RELEASE,
+                                            __ATOMIC_RELAXED))
+            ;
+        if (!old)
+            return;
+        gp = old;
+    }
+    for (;;) {
+        uint32_t h = LOAD_ACQ(&pp->runq_head); /* pairs with stealers' CAS */
+        uint32_t t = pp->runq_tail;
+        if (t - h < RUNQ_SIZE) {
+            STORE_RLX(&pp->runq[t % RUNQ_SIZE], gp);
+            STORE_REL(&pp->runq_tail, t + 1); /* pairs with LOAD_ACQ(tail) */
+            return;
+        }
+        if (runqputslow(pp, gp, h, t))
+            return;
+    }
+}
+
+/*
+ * Take a G from pp's queue (owner only).  *inherit tells whether it came
+ * from runnext (it inherits the time slice, as in Go).  After
+ * RUNNEXT_STREAK consecutive runnext picks with work waiting in the ring,
+ * the ring gets a turn: without preemption two goroutines handing off to
+ * each other through runnext would otherwise starve the rest.
+ */
+static struct g *runqget(struct p *pp, bool *inherit)
+{
+    struct g *next = LOAD_RLX(&pp->runnext);
+    if (next && (pp->runnext_streak < RUNNEXT_STREAK ||
+                 LOAD_RLX(&pp->runq_tail) == LOAD_RLX(&pp->runq_head))) {
+        if (__atomic_compare_exchange_n(&pp->runnext, &next, NULL, false,
+                                        __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED)) {
+            pp->runnext_streak++;
+            *inherit = true;
+            return next;
+        }
+    }
+    pp->runnext_streak = 0;
+    *inherit = false;
+    for (;;) {
+        uint32_t h = LOAD_ACQ(&pp->runq_head);
+        uint32_t t = pp->runq_tail;
+        if (t == h) {
+            next = LOAD_RLX(&pp->runnext);
+            if (next && __atomic_compare_exchange_n(
+                            &pp->runnext, &next, NULL, false,
+                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+                *inherit = true;
+                return next;
+            }
+            return NULL;
+        }
+        struct g *gp = LOAD_RLX(&pp->runq[h % RUNQ_SIZE]);
+        if (__atomic_compare_exchange_n(&pp->runq_head, &h, h + 1, false,
+                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+            return gp;
+    }
+}
+
+/*
+ * Grab half of victim's queue into batch (a ring of RUNQ_SIZE starting at
+ * bh).  With steal_next, also take victim's runnext when the ring is empty
+ * (after a short pause if its owner is running: it is probably about to
+ * run it itself, Go's usleep(3)).  Returns how many were taken.
+ */
+static uint32_t runqgrab(struct p *victim, struct g **batch, uint32_t bh,
+                         bool steal_next)
+{
+    for (;;) {
+        uint32_t h = LOAD_ACQ(&victim->runq_head);
+        uint32_t t = LOAD_ACQ(&victim->runq_tail);
+        uint32_t n = t - h;
+        n = n - n / 2;
+        if (n == 0) {
+            if (steal_next) {
+                struct g *next = LOAD_RLX(&victim->runnext);
+                if (next) {
+                    if (LOAD_RLX(&victim->status) == P_RUNNING) {
+                        struct timespec ts = {0, 3000};
+                        nanosleep(&ts, NULL);
+                    }
+                    if (!__atomic_compare_exchange_n(
+                            &victim->runnext, &next, NULL, false,
+                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+                        continue;
+                    STORE_RLX(&batch[bh % RUNQ_SIZE], next);
+                    return 1;
+                }
+            }
+            return 0;
+        }
+        if (n > RUNQ_SIZE / 2)
+            continue; /* read an inconsistent h and t */
+        for (uint32_t i = 0; i < n; i++) {
+            struct g *gp = LOAD_RLX(&victim->runq[(h + i) % RUNQ_SIZE]);
+            STORE_RLX(&batch[(bh + i) % RUNQ_SIZE], gp);
+        }
+        if (__atomic_compare_exchange_n(&victim->runq_head, &h, h + n,
+                                        false, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+            return n;
+    }
+}
+
+/* Steal half of victim's work into pp; return one G to run, or NULL. */
+static struct g *runqsteal(struct p *pp, struct p *victim, bool steal_next)
+{
+    uint32_t t = pp->runq_tail;
+    uint32_t n = runqgrab(victim, pp->runq, t, steal_next);
+    if (n == 0)
+        return NULL;
+    n--;
+    struct g *gp = LOAD_RLX(&pp->runq[(t + n) % RUNQ_SIZE]);
+    if (n)
+        STORE_REL(&pp->runq_tail, t + n);
+    return gp;
+}
+
+/* Global queue: take up to max (0: a fair share) into pp; sched.lock held. */
+static struct g *globrunqget(struct p *pp, int max)
+{
+    int size = grt__sched.runq_size;
+    if (size == 0)
+        return NULL;
+    int procs = LOAD_RLX(&grt__sched.gomaxprocs);
+    int n = size / procs + 1;
+    if (n > size)
+        n = size;
+    if (max > 0 && n > max)
+        n = max;
+    if (n > RUNQ_SIZE / 2)
+        n = RUNQ_SIZE / 2;
+    STORE_RLX(&grt__sched.runq_size, size - n);
+    struct g *gp = grt__sched.runq_head;
+    grt__sched.runq_head = gp->schedlink;
+    if (!grt__sched.runq_head)
+        grt__sched.runq_tail = NULL;
+    while (--n > 0) {
+        struct g *g2 = grt__sched.runq_head;
+        grt__sched.runq_head = g2->schedlink;
+        if (!grt__sched.runq_head)
+            grt__sched.runq_tail = NULL;
+        runqput(pp, g2, false);
+    }
+    return gp;
+}
+
+/* ---------------------------------------------------------------------
+ * Idle Ps and Ms (sched.lock held)
+ * --------------------------------------------------------------------- */
+
+static void pidleput(struct p *pp)
+{
+    pp->status = P_IDLE;
+    pp->m = NULL;
+    pp->link = grt__sched.pidle;
+    grt__sched.pidle = pp;
+    STORE_RLX(&grt__sched.npidle, grt__sched.npidle + 1);
+}
+
+static struct p *pidleget(void)
+{
+    struct p *pp = grt__sched.pidle;
+    if (pp) {
+        grt__sched.pidle = pp->link;
+        STORE_RLX(&grt__sched.npidle, grt__sched.npidle - 1);
+        pp->link = NULL;
+    }
+    return pp;
+}
+
+static void mput(struct m *mp)
+{
+    mp->schedlink = grt__sched.midle;
+    grt__sched.midle = mp;
+    grt__sched.nmidle++;
+    mp->on_midle = true;
+}
+
+static struct m *mget(void)
+{
+    struct m *mp = grt__sched.midle;
+    if (mp) {
+        grt__sched.midle = mp->schedlink;
+        grt__sched.nmidle--;
+        mp->on_midle = false;
+    }
+    return mp;
+}
+
+static void mremove(struct m *mp)
+{
+    for (struct m **pm = &grt__sched.midle; *pm; pm = &(*pm)->schedlink) {
+        if (*pm == mp) {
+            *pm = mp->schedlink;
+            grt__sched.nmidle--;
+            mp->on_midle = false;
+            return;
+        }
+    }
+}
+
+static void acquirep(struct m *mp, struct p *pp)
+{
+    mp->p = pp;
+    pp->m = mp;
+    STORE_RLX(&pp->status, P_RUNNING);
+}
+
+/* ---------------------------------------------------------------------
+ * Threads
+ * --------------------------------------------------------------------- */
+
+static void stack_bounds_of_thread(struct g *g0)
+{
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        pthread_attr_getstack(&attr, &addr, &size);
+        pthread_attr_destroy(&attr);
+        g0->stack_lo = addr;
+        g0->stack_hi = (char *)addr + size;
+    }
+}
+
+static void sigaltstack_init(void)
+{
+    stack_t ss;
+    ss.ss_sp = mmap(NULL, SIGSTACK_SIZE, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (ss.ss_sp == MAP_FAILED)
+        return;
+    ss.ss_size = SIGSTACK_SIZE;
+    ss.ss_flags = 0;
+    sigaltstack(&ss, NULL);
+}
+
+static void *mstart(void *arg)
+{
+    struct m *mp = arg;
+    grt__tls_m = mp;
+    mp->tid = (int32_t)syscall(SYS_gettid);
+    mp->curg = &mp->g0;
+    stack_bounds_of_thread(&mp->g0);
+    san_thread_start(&mp->g0);
+    sigaltstack_init();
+    acquirep(mp, mp->nextp);
+    mp->nextp = NULL;
+    grt__g0_loop(mp);
+    return NULL;
+}
+
+/* Start a new M for pp (sched.lock not held). */
+static void newm(struct p *pp, bool spinning)
+{
+    struct m *mp = calloc(1, sizeof *mp);
+    if (!mp)
+        grt__throw("runtime: cannot allocate an M");
+    mp->g0.is_g0 = 1;
+    mp->g0.m = mp;
+    mp->nextp = pp;
+    mp->spinning = spinning;
+    lock(&grt__sched.lock);
+    mp->id = ++grt__sched.mgen;
+    mp->fastrand = (uint64_t)mp->id * UINT64_C(0x9E3779B97F4A7C15) ^
+                   (uint64_t)ticks();
+    grt__sched.mcount++;
+    mp->alllink = grt__sched.allm;
+    STORE_REL(&grt__sched.allm, mp);
+    unlock(&grt__sched.lock);
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 1 << 20);
+    /* New threads start with every signal blocked but the synchronous ones
+     * and SIGURG; the application's handlers run on its own threads. */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGURG);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t th;
+    int err = pthread_create(&th, &attr, mstart, mp);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (err) {
+        fprintf(stderr, "runtime: failed to create new OS thread (%s)\n",
+                strerror(err));
+        grt__throw("newosproc");
+    }
+}
+
+/*
+ * Give pp (or an idle P when NULL) to an idle or new M.  With spinning the
+ * caller has already counted the M in nmspinning.
+ */
+static void startm(struct p *pp, bool spinning)
+{
+    lock(&grt__sched.lock);
+    if (!pp) {
+        pp = pidleget();
+        if (!pp) {
+            unlock(&grt__sched.lock);
+            if (spinning)
+                XADD(&grt__sched.nmspinning, -1);
+            return;
+        }
+    }
+    pp->status = P_RUNNING; /* claimed: not idle, not stealable as idle */
+    struct m *mp = mget();
+    if (mp) {
+        mp->spinning = spinning;
+        mp->nextp = pp;
+    }
+    unlock(&grt__sched.lock);
+    if (!mp) {
+        newm(pp, spinning);
+        return;
+    }
+    STORE_REL(&mp->park, 1);
+    grt__futex_wake(&mp->park, 1);
+}
+
+/* Start a spinning M if a P is idle and nobody spins (Go's wakep). */
+static void wakep(void)
+{
+    if (LOAD_RLX(&grt__sched.npidle) == 0)
+        return;
+    int32_t zero = 0;
+    if (LOAD_RLX(&grt__sched.nmspinning) != 0 ||
+        !CAS(&grt__sched.nmspinning, &zero, 1))
+        return;
+    startm(NULL, true);
+}
+
+/* A spinning M found work: stop spinning; wake another if it was last. */
+static void resetspinning(struct m *mp)
+{
+    mp->spinning = false;
+    int32_t nr = XADD(&grt__sched.nmspinning, -1) - 1;
+    if (nr == 0 && LOAD_RLX(&grt__sched.npidle) > 0)
+        wakep();
+}
+
+/* ---------------------------------------------------------------------
+ * Deadlock
+ * --------------------------------------------------------------------- */
+
+static int64_t live_goroutines(void)
+{
+    int64_t n = 0;
+    for (int i = 0; i < MAXPROCS_LIMIT; i++) {
+        struct p *pp = LOAD_ACQ(&grt__sched.allp[i]);
+        if (!pp)
+            break;
+        n += (int64_t)LOAD_RLX(&pp->created) -
+             (int64_t)LOAD_RLX(&pp->exited);
+    }
+    return n;
+}
+
+/*
+ * Called with sched.lock held when an M goes idle: if every M is idle, no
+ * G can ever be made runnable again unless a timer is pending (Go's
+ * checkdead; the poller and blocking calls join with their issue).
+ */
+static void checkdead(void)
+{
+    if (grt__sched.nmidle + grt__sched.nmsys < grt__sched.mcount)
+        return;
+    if (grt__sched.runq_size > 0)
+        return;
+    for (int i = 0; i < grt__sched.gomaxprocs; i++)
+        if (grt__sched.allp[i] && !runq_empty(grt__sched.allp[i]))
+            return;
+    if (grt__timers_next() != 0)
+        return;
+    if (grt__checkdead_hook && !grt__checkdead_hook())
+        return;
+    if (live_goroutines() == 0 && grt__sched.main_exited)
+        grt__throw("no goroutines (main called runtime.Goexit) - "
+                          "deadlock!");
+    grt__throw("all goroutines are asleep - deadlock!");
+}
+
+/* ---------------------------------------------------------------------
+ * Idle M: sleep until handed a P, or until the next timer
+ * --------------------------------------------------------------------- */
+
+/*
+ * Put mp to sleep; returns with mp->p set.  Called without a P and
+ * without locks.
+ */
+static void stopm(struct m *mp)
+{
+    bool may_time = true;
+    for (;;) {
+        lock(&grt__sched.lock);
+        STORE_RLX(&mp->park, 0);
+        mp->nextp = NULL;
+        mput(mp);
+        bool tsleep = false;
+        if (may_time && !grt__sched.tsleeper) {
+            grt__sched.tsleeper = mp;
+            /* (T1) pairs with (T2) in grt__wake_timer_sleeper */
+            __atomic_store_n(&grt__sched.sleep_until, INT64_MAX,
+                             __ATOMIC_SEQ_CST);
+            tsleep = true;
+        }
+        checkdead();
+        unlock(&grt__sched.lock);
+
+        if (tsleep) {
+            int64_t next = grt__timers_next();
+            if (next) {
+                int64_t now = grt__nanotime();
+                STORE_RLX(&grt__sched.sleep_until, next);
+                while (!LOAD_ACQ(&mp->park) && now < next) {
+                    grt__futex_wait(&mp->park, 0, next - now);
+                    now = grt__nanotime();
+                }
+            } else {
+                while (!LOAD_ACQ(&mp->park))
+                    grt__futex_wait(&mp->park, 0, -1);
+            }
+        } else {
+            while (!LOAD_ACQ(&mp->park))
+                grt__futex_wait(&mp->park, 0, -1);
+        }
+
+        lock(&grt__sched.lock);
+        if (grt__sched.tsleeper == mp) {
+            grt__sched.tsleeper = NULL;
+            STORE_RLX(&grt__sched.sleep_until, 0);
+        }
+        struct p *pp;
+        if (mp->on_midle) {
+            /* a timer is due or a timer sleeper was poked: find a P */
+            mremove(mp);
+            pp = pidleget();
+            if (pp)
+                pp->status = P_RUNNING;
+        } else {
+            pp = mp->nextp; /* startm chose us, under the lock */
+            mp->nextp = NULL;
+        }
+        unlock(&grt__sched.lock);
+        if (pp) {
+            acquirep(mp, pp);
+            return;
+        }
+        /* Every P is busy: their Ms run their own timers.  Sleep without
+         * the timer role so a due timer cannot make us spin. */
+        may_time = false;
+    }
+}
+
+void grt__wake_timer_sleeper(int64_t when)
+{
+    /* (T2) pairs with (T1): the timer is in its heap before this load */
+    int64_t su = __atomic_load_n(&grt__sched.sleep_until, __ATOMIC_SEQ_CST);
+    if (su == 0 || when >= su)
+        return;
+    lock(&grt__sched.lock);
+    struct m *mp = grt__sched.tsleeper;
+    if (mp && when < grt__sched.sleep_until) {
+        STORE_RLX(&grt__sched.sleep_until, when);
+        STORE_REL(&mp->park, 1);
+        grt__futex_wake(&mp->park, 1);
+    }
+    unlock(&grt__sched.lock);
+    /* No idle M at all, but maybe an idle P: let a spinner look. */
+}
+
+/* ---------------------------------------------------------------------
+ * GOMAXPROCS
+ * --------------------------------------------------------------------- */
+
+static struct p *p_alloc(int id)
+{
+    struct p *pp = aligned_alloc(CACHELINE, (sizeof(struct p) + CACHELINE - 1)
+                                                / CACHELINE * CACHELINE);
+    if (!pp)
+        grt__throw("runtime: cannot allocate a P");
+    memset(pp, 0, sizeof *pp);
+    pp->id = id;
+    pp->status = P_DEAD;
+    return pp;
+}
+
+/* Retire pp (id >= gomaxprocs): hand its work to others; sched.lock held. */
+static void p_destroy(struct p *pp)
+{
+    bool inh;
+    struct g *gp;
+    /* sched.lock is held: put the Gs on the global queue directly */
+    while ((gp = runqget(pp, &inh)) != NULL) {
+        gp->schedlink = NULL;
+        if (grt__sched.runq_tail)
+            grt__sched.runq_tail->schedlink = gp;
+        else
+            grt__sched.runq_head = gp;
+        grt__sched.runq_tail = gp;
+        grt__sched.runq_size++;
+    }
+    grt__timers_move(pp, grt__sched.allp[0]);
+    grt__gfree_flush(pp);
+    pp->m = NULL;
+    pp->status = P_DEAD;
+}
+
+int grt_maxprocs(int n)
+{
+    getm();
+    int old = LOAD_RLX(&grt__sched.gomaxprocs);
+    if (n <= 0)
+        return old;
+    if (n > MAXPROCS_LIMIT)
+        n = MAXPROCS_LIMIT;
+    lock(&grt__sched.lock);
+    old = grt__sched.gomaxprocs;
+    for (int i = old; i < n; i++) {
+        if (!grt__sched.allp[i])
+            STORE_REL(&grt__sched.allp[i], p_alloc(i));
+        struct p *pp = grt__sched.allp[i];
+        if (pp->status == P_DEAD)
+            pidleput(pp);
+    }
+    STORE_REL(&grt__sched.gomaxprocs, n);
+    if (n < old) {
+        /* idle Ps beyond n leave the idle list now; running ones retire
+         * when their M next schedules (findrunnable, switch_out) */
+        for (struct p **pl = &grt__sched.pidle; *pl;) {
+            struct p *pp = *pl;
+            if (pp->id >= n) {
+                *pl = pp->link;
+                grt__sched.npidle--;
+                p_destroy(pp);
+            } else {
+                pl = &pp->link;
+            }
+        }
+    }
+    unlock(&grt__sched.lock);
+    if (n > old)
+        wakep();
+    return old;
+}
+
+int grt_num_cpu(void)
+{
+    getm();
+    return grt__sched.ncpu;
+}
+
+int grt_num_goroutine(void)
+{
+    getm();
+    return (int)live_goroutines();
+}
+
+/* ---------------------------------------------------------------------
+ * Switching
+ * --------------------------------------------------------------------- */
+
+static inline void execute(struct m *mp, struct g *gp, bool inherit)
+{
+    struct p *pp = mp->p;
+    if (!inherit)
+        pp->schedtick++;
+    pp->ctxswitches++;
+    mp->curg = gp;
+    gp->m = mp;
+    STORE_RLX(&gp->status, G_RUNNING);
+}
+
+/* The M's pending work on the G it just left (see the file comment). */
+static void after_switch(struct m *mp)
+{
+    struct g *prev = mp->prevg;
+    if (!prev)
+        return;
+    mp->prevg = NULL;
+    switch (mp->after) {
+    case AFTER_PARK:
+        if (mp->after_lock)
+            unlock(mp->after_lock);
+        else if (mp->after_fn)
+            mp->after_fn(mp->after_arg);
+        break;
+    case AFTER_YIELD:
+        runqput(mp->p, prev, false);
+        break;
+    case AFTER_DEAD:
+        grt__gfput(mp->p, prev);
+        break;
+    case AFTER_GLOBAL:
+        globrunqput_batch(prev, prev, 1);
+        break;
+    }
+}
+
+/* Can the G leaving the CPU switch straight to the next one? */
+static inline bool fast_path_ok(struct p *pp)
+{
+    if (unlikely(pp->id >= LOAD_RLX(&grt__sched.gomaxprocs)))
+        return false;
+    if (unlikely(pp->schedtick % 61 == 0) &&
+        LOAD_RLX(&grt__sched.runq_size) > 0)
+        return false;
+    int64_t t0 = LOAD_RLX(&pp->timer0_when);
+    if (unlikely(t0 != 0) && grt__nanotime() >= t0)
+        return false;
+    return true;
+}
+
+/*
+ * The running G gp leaves the CPU; after says what to do with it once it
+ * is off its stack.  Returns when gp runs again (maybe on another M).
+ */
+static void switch_out_prepared(struct m *mp, struct g *gp)
+{
+    struct p *pp = mp->p;
+    struct g *next = NULL;
+    bool inherit = false;
+    int after = mp->after;
+    if (likely(fast_path_ok(pp)))
+        next = runqget(pp, &inherit);
+    gp->m = NULL;
+    if (next) {
+        execute(mp, next, inherit);
+        san_switch(gp, next, after == AFTER_DEAD);
+        grt__ctx_switch(&gp->ctx, &next->ctx);
+    } else {
+        mp->curg = &mp->g0;
+        san_switch(gp, &mp->g0, after == AFTER_DEAD);
+        grt__ctx_switch(&gp->ctx, &mp->g0.ctx);
+    }
+    san_switched(gp);
+    after_switch(grt__tls_m);
+}
+
+static void switch_out(struct m *mp, struct g *gp, int after, spinlock *lk)
+{
+    mp->prevg = gp;
+    mp->after = after;
+    mp->after_lock = lk;
+    mp->after_fn = NULL;
+    switch_out_prepared(mp, gp);
+}
+
+/* The scheduler loop on an M's g0; never returns. */
+void grt__g0_loop(struct m *mp)
+{
+    for (;;) {
+        after_switch(mp);
+        struct g *gp = findrunnable(mp);
+        execute(mp, gp, false);
+        san_switch(&mp->g0, gp, false);
+        grt__ctx_switch(&mp->g0.ctx, &gp->ctx);
+        san_switched(&mp->g0);
+    }
+}
+
+/* Entry of every new context (from grt__ctx_trampoline). */
+void grt__g_entry(void)
+{
+    struct m *mp = grt__tls_m;
+    struct g *gp = mp->curg;
+    san_switched(gp);
+    if (gp->is_g0)
+        grt__g0_loop(mp);
+    after_switch(mp);
+    gp->fn(gp->arg);
+    grt__goexit1();
+}
+
+/*
+ * Find a runnable G for mp, which holds a P; sleeps when there is none.
+ * Runs on g0.  Go's schedule() + findrunnable().
+ */
+static struct g *findrunnable(struct m *mp)
+{
+    struct p *pp;
+    struct g *gp;
+    bool inherit;
+top:
+    pp = mp->p;
+    if (unlikely(pp->id >= LOAD_RLX(&grt__sched.gomaxprocs))) {
+        lock(&grt__sched.lock);
+        if (pp->id >= grt__sched.gomaxprocs) {
+            p_destroy(pp);
+            mp->p = NULL;
+            pp = pidleget();
+            if (pp)
+                pp->status = P_RUNNING;
+        }
+        unlock(&grt__sched.lock);
+        if (!pp) {
+            if (mp->spinning) {
+                mp->spinning = false;
+                XADD(&grt__sched.nmspinning, -1);
+            }
+            stopm(mp);
+        } else {
+            acquirep(mp, pp);
+        }
+        goto top;
+    }
+
+    int64_t now = 0;
+    int64_t t0 = LOAD_RLX(&pp->timer0_when);
+    if (t0 != 0) {
+        now = grt__nanotime();
+        if (now >= t0)
+            grt__timers_run(pp, now);
+    }
+
+    if (pp->schedtick % 61 == 0 && LOAD_RLX(&grt__sched.runq_size) > 0) {
+        lock(&grt__sched.lock);
+        gp = globrunqget(pp, 1);
+        unlock(&grt__sched.lock);
+        if (gp)
+            goto found;
+    }
+    gp = runqget(pp, &inherit);
+    if (gp)
+        goto found;
+    if (LOAD_RLX(&grt__sched.runq_size) > 0) {
+        lock(&grt__sched.lock);
+        gp = globrunqget(pp, 0);
+        unlock(&grt__sched.lock);
+        if (gp)
+            goto found;
+    }
+
+    /* Steal, if not too many Ms are at it already (Go: at most half the
+     * busy Ps' worth of spinners). */
+    int procs = LOAD_RLX(&grt__sched.gomaxprocs);
+    if (procs > 1 &&
+        (mp->spinning || 2 * LOAD_RLX(&grt__sched.nmspinning) <
+                             procs - LOAD_RLX(&grt__sched.npidle))) {
+        if (!mp->spinning) {
+            mp->spinning = true;
+            XADD(&grt__sched.nmspinning, 1);
+        }
+        for (int round = 0; round < 4; round++) {
+            bool steal_next = round == 3;
+            uint32_t start = grt__fastrand();
+            for (int i = 0; i < procs; i++) {
+                struct p *victim =
+                    LOAD_ACQ(&grt__sched.allp[(start + i) % procs]);
+                if (!victim || victim == pp)
+                    continue;
+                int64_t vt = LOAD_RLX(&victim->timer0_when);
+                if (vt != 0) {
+                    if (now == 0)
+                        now = grt__nanotime();
+                    if (now >= vt) {
+                        grt__timers_run(victim, now);
+                        gp = runqget(pp, &inherit);
+                        if (gp)
+                            goto found;
+                    }
+                }
+                if (LOAD_RLX(&victim->status) == P_IDLE)
+                    continue;
+                gp = runqsteal(pp, victim, steal_next);
+                if (gp) {
+                    pp->steals++;
+                    goto found;
+                }
+            }
+        }
+    }
+
+    /* Nothing: give up the P. */
+    lock(&grt__sched.lock);
+    if (grt__sched.runq_size > 0) {
+        gp = globrunqget(pp, 0);
+        unlock(&grt__sched.lock);
+        goto found;
+    }
+    if (!runq_empty(pp)) { /* a timer callback readied something */
+        unlock(&grt__sched.lock);
+        goto top;
+    }
+    mp->p = NULL;
+    pidleput(pp);
+    unlock(&grt__sched.lock);
+
+    bool was_spinning = mp->spinning;
+    if (was_spinning) {
+        mp->spinning = false;
+        /* (S1) full fence, then re-check every queue: pairs with the
+         * submitter's put + wakep */
+        __atomic_fetch_add(&grt__sched.nmspinning, -1, __ATOMIC_SEQ_CST);
+        for (int i = 0; i < procs; i++) {
+            struct p *p2 = LOAD_ACQ(&grt__sched.allp[i]);
+            if (p2 && !runq_empty(p2)) {
+                lock(&grt__sched.lock);
+                pp = pidleget();
+                if (pp)
+                    pp->status = P_RUNNING;
+                unlock(&grt__sched.lock);
+                if (pp) {
+                    acquirep(mp, pp);
+                    mp->spinning = true;
+                    XADD(&grt__sched.nmspinning, 1);
+                    goto top;
+                }
+                break;
+            }
+        }
+    }
+    stopm(mp);
+    goto top;
+
+found:
+    if (mp->spinning)
+        resetspinning(mp);
+    return gp;
+}
+
+/* ---------------------------------------------------------------------
+ * Park and ready
+ * --------------------------------------------------------------------- */
+
+void grt__park(enum wait_reason r, void *obj, spinlock *lk)
+{
+    struct m *mp = getm();
+    struct g *gp = mp->curg;
+    gp->wait_reason = (uint8_t)r;
+    gp->wait_obj = obj;
+    gp->wait_since = ticks();
+    STORE_RLX(&gp->status, G_WAITING);
+    switch_out(mp, gp, AFTER_PARK, lk);
+    gp->wait_reason = WAIT_NONE;
+    gp->wait_obj = NULL;
+    gp->wait_since = 0;
+}
+
+void grt__park_fn(enum wait_reason r, void *obj, void (*fn)(void *),
+                  void *arg)
+{
+    struct m *mp = getm();
+    struct g *gp = mp->curg;
+    gp->wait_reason = (uint8_t)r;
+    gp->wait_obj = obj;
+    gp->wait_since = ticks();
+    STORE_RLX(&gp->status, G_WAITING);
+    mp->after_fn = fn;
+    mp->after_arg = arg;
+    mp->prevg = gp;
+    mp->after = AFTER_PARK;
+    mp->after_lock = NULL;
+    switch_out_prepared(mp, gp);
+    gp->wait_reason = WAIT_NONE;
+    gp->wait_obj = NULL;
+    gp->wait_since = 0;
+}
+
+void grt__ready(struct g *gp)
+{
+    struct m *mp = getm();
+    STORE_RLX(&gp->status, G_RUNNABLE);
+    runqput(mp->p, gp, true);
+    wakep();
+}
+
+void grt_yield(void)
+{
+    struct m *mp = getm();
+    struct p *pp = mp->p;
+    struct g *gp = mp->curg;
+    if (LOAD_RLX(&pp->runq_head) == LOAD_RLX(&pp->runq_tail) &&
+        !LOAD_RLX(&pp->runnext) && LOAD_RLX(&grt__sched.runq_size) == 0 &&
+        fast_path_ok(pp))
+        return; /* nothing else to run here */
+    STORE_RLX(&gp->status, G_RUNNABLE);
+    switch_out(mp, gp, AFTER_YIELD, NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Goroutines
+ * --------------------------------------------------------------------- */
+
+/* Free-G cache: owner P only; overflow goes to the global list. */
+void grt__gfput(struct p *pp, struct g *gp)
+{
+    if (gp == &grt__g1)
+        return; /* main's G lives on the OS stack; never reused */
+    gp->schedlink = pp->gfree;
+    pp->gfree = gp;
+    if (++pp->ngfree >= 64) {
+        struct g *head = NULL, *tail = NULL;
+        int n = 0;
+        while (pp->ngfree > 32) {
+            struct g *g2 = pp->gfree;
+            pp->gfree = g2->schedlink;
+            pp->ngfree--;
+            if (g2->stack)
+                grt__stack_trim(g2->stack);
+            g2->schedlink = head;
+            head = g2;
+            if (!tail)
+                tail = g2;
+            n++;
+        }
+        lock(&grt__sched.gflock);
+        tail->schedlink = grt__sched.gfree;
+        grt__sched.gfree = head;
+        grt__sched.ngfree += n;
+        unlock(&grt__sched.gflock);
+    }
+}
+
+/* Give pp's free Gs back to the global list (P retiring). */
+void grt__gfree_flush(struct p *pp)
+{
+    while (pp->gfree) {
+        struct g *gp = pp->gfree;
+        pp->gfree = gp->schedlink;
+        lock(&grt__sched.gflock);
+        gp->schedlink = grt__sched.gfree;
+        grt__sched.gfree = gp;
+        grt__sched.ngfree++;
+        unlock(&grt__sched.gflock);
+    }
+    pp->ngfree = 0;
+}
+
+static struct g *gfget(struct p *pp)
+{
+    if (!pp->gfree && LOAD_RLX(&grt__sched.ngfree) > 0) {
+        lock(&grt__sched.gflock);
+        while (pp->ngfree < 32 && grt__sched.gfree) {
+            struct g *gp = grt__sched.gfree;
+            grt__sched.gfree = gp->schedlink;
+            grt__sched.ngfree--;
+            gp->schedlink = pp->gfree;
+            pp->gfree = gp;
+            pp->ngfree++;
+        }
+        unlock(&grt__sched.gflock);
+    }
+    struct g *gp = pp->gfree;
+    if (gp) {
+        pp->gfree = gp->schedlink;
+        pp->ngfree--;
+    }
+    return gp;
+}
+
+static struct g *galloc(void)
+{
+    struct g *gp = calloc(1, sizeof *gp);
+    if (!gp)
+        grt__throw("runtime: cannot allocate a goroutine");
+    san_g_create(gp);
+    lock(&grt__sched.allg_lock);
+    gp->allnext = grt__sched.allg;
+    STORE_REL(&grt__sched.allg, gp);
+    grt__sched.nallg++;
+    unlock(&grt__sched.allg_lock);
+    return gp;
+}
+
+static int64_t newproc(void (*fn)(void *), void *arg, const char *name,
+                       const char *fn_name, const char *file, int line,
+                       const char *caller)
+{
+    struct m *mp = getm();
+    struct p *pp = mp->p;
+    struct g *gp = gfget(pp);
+    if (!gp)
+        gp = galloc();
+    if (!gp->stack) {
+        gp->stack = grt__stack_alloc(pp);
+        gp->stack_lo = gp->stack->lo;
+        gp->stack_hi = gp->stack->hi;
+    }
+    memset(&gp->ctx, 0, sizeof gp->ctx);
+    gp->ctx.sp = (void *)((uintptr_t)gp->stack_hi & ~(uintptr_t)15);
+    gp->ctx.pc = (void *)grt__ctx_trampoline;
+    gp->fn = fn;
+    gp->arg = arg;
+    gp->asan_fake_stack = NULL;
+    if (pp->goid_next == pp->goid_end) {
+        pp->goid_next = XADD(&grt__sched.goidgen, GOID_BATCH);
+        pp->goid_end = pp->goid_next + GOID_BATCH;
+    }
+    gp->goid = ++pp->goid_next;
+    gp->fn_name = fn_name;
+    gp->file = file;
+    gp->line = line;
+    gp->caller = caller;
+    gp->parent_goid = mp->curg->goid;
+    gp->start_ticks = ticks();
+    gp->wait_reason = WAIT_NONE;
+    gp->wait_obj = NULL;
+    gp->wait_since = 0;
+    gp->locked = 0;
+    if (name) {
+        strncpy(gp->name, name, sizeof gp->name - 1);
+        gp->name[sizeof gp->name - 1] = 0;
+    } else {
+        gp->name[0] = 0;
+    }
+    STORE_RLX(&pp->created, pp->created + 1);
+    STORE_RLX(&gp->status, G_RUNNABLE);
+    runqput(pp, gp, true);
+    wakep();
+    return gp->goid;
+}
+
+int64_t grt_go_at(void (*fn)(void *), void *arg, const char *fn_name,
+                  const char *file, int line, const char *caller)
+{
+    return newproc(fn, arg, NULL, fn_name, file, line, caller);
+}
+
+int64_t grt_go_named_at(const char *name, void (*fn)(void *), void *arg,
+                        const char *fn_name, const char *file, int line,
+                        const char *caller)
+{
+    return newproc(fn, arg, name, fn_name, file, line, caller);
+}
+
+#undef grt_go
+int64_t grt_go(void (*fn)(void *), void *arg)
+{
+    return newproc(fn, arg, NULL, "?", "?", 0, "?");
+}
+
+#undef grt_go_named
+int64_t grt_go_named(const char *name, void (*fn)(void *), void *arg)
+{
+    return newproc(fn, arg, name, "?", "?", 0, "?");
+}
+
+int64_t grt_self(void)
+{
+    return getg()->goid;
+}
+
+/* The running G ends (its function returned or it called grt_goexit). */
+_Noreturn void grt__goexit1(void)
+{
+    struct m *mp = getm();
+    struct g *gp = mp->curg;
+    struct p *pp = mp->p;
+    STORE_RLX(&gp->status, G_DEAD);
+    gp->fn = NULL;
+    gp->arg = NULL;
+    if (gp == &grt__g1)
+        STORE_RLX(&grt__sched.main_exited, true);
+    STORE_RLX(&pp->exited, pp->exited + 1);
+    if (gp->stack)
+        grt__stack_check(gp->stack);
+    switch_out(mp, gp, AFTER_DEAD, NULL);
+    grt__throw("goexit: dead goroutine resumed");
+}
+
+_Noreturn void grt_goexit(void)
+{
+    getm();
+    grt__goexit1();
+}
+
+_Noreturn void grt_exit(int code)
+{
+    fflush(NULL);
+    exit(code);
+}
+
+/* ---------------------------------------------------------------------
+ * Start-up
+ * --------------------------------------------------------------------- */
+
+/* CPUs of the affinity mask, capped by a cgroup v2 quota (Go 1.25). */
+static int count_cpus(void)
+{
+    cpu_set_t set;
+    int n = 1;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        n = CPU_COUNT(&set);
+    FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (f) {
+        char quota[32];
+        long period;
+        if (fscanf(f, "%31s %ld", quota, &period) == 2 &&
+            strcmp(quota, "max") != 0 && period > 0) {
+            long q = atol(quota);
+            int lim = (int)((q + period - 1) / period);
+            if (lim >= 1 && lim < n)
+                n = lim < 2 ? 2 < n ? 2 : n : lim; /* Go: at least 2 */
+        }
+        fclose(f);
+    }
+    return n < 1 ? 1 : n;
+}
+
+static void init_locked(void)
+{
+    ticks0 = ticks();
+    mono0 = grt__nanotime();
+    grt__sched.ncpu = count_cpus();
+    int procs = grt__sched.ncpu;
+    const char *env = getenv("GRT_MAXPROCS");
+    if (env && *env) {
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (*end == 0 && v >= 1)
+            procs = v > MAXPROCS_LIMIT ? MAXPROCS_LIMIT : (int)v;
+    }
+    if (procs > MAXPROCS_LIMIT)
+        procs = MAXPROCS_LIMIT;
+    grt__stack_init();
+
+    for (int i = 0; i < procs; i++)
+        grt__sched.allp[i] = p_alloc(i);
+    grt__sched.gomaxprocs = procs;
+    for (int i = procs - 1; i >= 1; i--)
+        pidleput(grt__sched.allp[i]);
+
+    struct m *mp = &m0;
+    mp->id = 0;
+    mp->tid = (int32_t)syscall(SYS_gettid);
+    mp->fastrand = UINT64_C(0x9E3779B97F4A7C15) ^ (uint64_t)ticks();
+    mp->g0.is_g0 = 1;
+    mp->g0.m = mp;
+    /* m0's g0 needs a stack of its own: goroutine 1 keeps the OS stack */
+    char *st = mmap(NULL, G0_STACK_M0, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (st == MAP_FAILED)
+        grt__throw("runtime: cannot allocate the scheduler stack");
+    mp->g0.stack_lo = st;
+    mp->g0.stack_hi = st + G0_STACK_M0;
+    mp->g0.ctx.sp = (void *)((uintptr_t)(st + G0_STACK_M0) & ~(uintptr_t)15);
+    mp->g0.ctx.pc = (void *)grt__ctx_trampoline;
+    san_g_create(&mp->g0);
+
+    struct g *g1 = &grt__g1;
+    g1->goid = 1;
+    g1->status = G_RUNNING;
+    g1->m = mp;
+    g1->fn_name = "main";
+    g1->file = "?";
+    g1->caller = "";
+    g1->start_ticks = ticks();
+    stack_bounds_of_thread(g1);
+    {
+        /* the OS stack may grow down to its rlimit */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+            g1->stack_hi && (size_t)(g1->stack_hi - g1->stack_lo) < rl.rlim_cur)
+            g1->stack_lo = g1->stack_hi - rl.rlim_cur;
+    }
+    san_thread_start(g1);
+    g1->allnext = NULL;
+    grt__sched.allg = g1;
+    grt__sched.nallg = 1;
+    grt__sched.goidgen = 1;
+    grt__sched.allp[0]->created = 1;
+
+    mp->curg = g1;
+    grt__sched.allm = mp;
+    grt__sched.mcount = 1;
+    acquirep(mp, grt__sched.allp[0]);
+    sigaltstack_init();
+    grt__signals_init();
+    grt__tls_m = mp;
+}
+
+void grt__init(void)
+{
+    pthread_mutex_lock(&init_mu);
+    if (started) {
+        pthread_mutex_unlock(&init_mu);
+        if (!grt__tls_m) {
+            static const char msg[] =
+                "fatal error: grt: runtime called from a thread it does "
+                "not know (only goroutines may call grt)\n";
+            if (write(2, msg, sizeof msg - 1) < 0) {
+            }
+            _exit(2);
+        }
+        return;
+    }
+    init_locked();
+    started = true;
+    pthread_mutex_unlock(&init_mu);
+}
+
+/* Sum the per-P counters (for grt_read_memstats). */
+void grt__sched_counters(struct sched_counters *c)
+{
+    memset(c, 0, sizeof *c);
+    for (int i = 0; i < MAXPROCS_LIMIT; i++) {
+        struct p *pp = LOAD_ACQ(&grt__sched.allp[i]);
+        if (!pp)
+            break;
+        c->created += LOAD_RLX(&pp->created);
+        c->exited += LOAD_RLX(&pp->exited);
+        c->ctxswitches += LOAD_RLX(&pp->ctxswitches);
+        c->steals += LOAD_RLX(&pp->steals);
+        c->preemptions += LOAD_RLX(&pp->preemptions);
+        c->syscalls += LOAD_RLX(&pp->syscalls);
+    }
+    c->threads = (uint64_t)LOAD_RLX(&grt__sched.mcount);
+}

@@ -1,0 +1,471 @@
+/*
+ * rt.h - the runtime's model: struct g, m, p, sched and waiter, their
+ * states, and the internal calls between runtime files (grt's runtime2.go).
+ *
+ * The scheduler. Names and model follow Go's runtime/proc.go.
+ *   G  a goroutine: stack, saved context, status, wait record.
+ *   M  an OS thread; runs one G at a time, and only while holding a P.
+ *      Each M also has a g0: a small context on its own stack where the
+ *      scheduler loop runs when there is nothing to switch to directly.
+ *   P  a processor: runq ring (256) + runnext, timers, counters.
+ *      Exactly grt_maxprocs() are in use.
+ *
+ * Invariants:
+ *   I1  A G is in exactly one place: running on one M, in one run queue
+ *       (a runq, a runnext or the global queue), in one wait queue, in a
+ *       timer, or free.
+ *   I2  status == G_RUNNING  <=>  gp->m && gp->m->curg == gp && gp->m->p.
+ *   I3  Only the owner P pushes onto p->runq or sets p->runnext; others
+ *       only steal (CAS on runq_head) or take runnext with a CAS.
+ *   I4  A P on sched.pidle has an empty runq and no M.
+ *   I5  A G is never put where another M can find it before its own M is
+ *       off its stack: every "park then release" runs in after_switch()
+ *       on the next context (Go's park_m/unlockf done on g0).
+ *
+ * Lock order: sched.lock, then p->timers lock, then chan->lock (select
+ * takes several chan locks in address order), then sema root locks.
+ *
+ * Rejected: one global run queue (does not scale); direct hand-off of a
+ * readied G to a woken thread (thrashes threads; see Go's design doc).
+ *
+ * | state      | user code? | where        | owns stack? | M?  | P?    |
+ * |------------|------------|--------------|-------------|-----|-------|
+ * | G_IDLE     | no         | being made   | no          | no  | no    |
+ * | G_RUNNABLE | no         | a run queue  | no          | no  | no    |
+ * | G_RUNNING  | yes        | nowhere      | yes         | yes | yes   |
+ * | G_WAITING  | no         | a wait queue | no          | no  | no    |
+ * | G_DEAD     | no         | free list    | -           | -   | -     |
+ */
+#ifndef GRT_RT_H
+#define GRT_RT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grt.h"
+
+#define HIDDEN __attribute__((visibility("hidden")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define CACHELINE 64
+
+#define MAXPROCS_LIMIT 1024
+#define RUNQ_SIZE 256
+
+/* Relaxed/acquire/release shorthands over the GCC builtins. */
+#define LOAD_RLX(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define LOAD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE_RLX(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define CAS(p, o, n) \
+    __atomic_compare_exchange_n((p), (o), (n), false, __ATOMIC_ACQ_REL, \
+                                __ATOMIC_ACQUIRE)
+#define XADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_ACQ_REL)
+#define XCHG(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
+
+/* ---- spin locks (short critical sections only; never held across park
+ * except through park's own release) ---- */
+
+typedef struct spinlock {
+    uint32_t v; /* 0 free, 1 held, 2 held with a futex sleeper */
+} spinlock;
+
+HIDDEN void grt__lock_slow(spinlock *l);
+HIDDEN void grt__unlock_slow(spinlock *l);
+
+static inline void lock(spinlock *l)
+{
+    uint32_t z = 0;
+    if (likely(__atomic_compare_exchange_n(&l->v, &z, 1, false,
+                                           __ATOMIC_ACQUIRE,
+                                           __ATOMIC_RELAXED)))
+        return;
+    grt__lock_slow(l);
+}
+
+static inline bool trylock(spinlock *l)
+{
+    uint32_t z = 0;
+    return __atomic_compare_exchange_n(&l->v, &z, 1, false, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_RELAXED);
+}
+
+static inline void unlock(spinlock *l)
+{
+    if (unlikely(__atomic_exchange_n(&l->v, 0, __ATOMIC_RELEASE) == 2))
+        grt__unlock_slow(l);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+/* ---- saved contexts (arch/<cpu>/switch.S) ---- */
+
+struct ctx {
+#if defined(__x86_64__)
+    void *sp, *pc, *rbx, *rbp, *r12, *r13, *r14, *r15;
+#elif defined(__aarch64__)
+    void *sp, *pc; /* pc is x30 at the switch */
+    void *x19_x29[11];
+    uint64_t d8_d15[8];
+#endif
+};
+
+/*
+ * Save the callee-saved registers and stack of the running code into
+ * *from and resume *to.  Returns (into from's caller) when something
+ * switches back to from.  No system call, no FP control words (they are
+ * per-M state, as Go and libaco treat them).
+ */
+HIDDEN void grt__ctx_switch(struct ctx *from, struct ctx *to);
+/* First code a new context runs: calls grt__g_entry() with nothing set. */
+HIDDEN void grt__ctx_trampoline(void);
+
+/* ---- wait reasons (Go's exact strings in grt__wait_reason_str) ---- */
+
+enum wait_reason {
+    WAIT_NONE = 0,
+    WAIT_CHAN_RECV,
+    WAIT_CHAN_SEND,
+    WAIT_CHAN_RECV_NIL,
+    WAIT_CHAN_SEND_NIL,
+    WAIT_SELECT,
+    WAIT_SELECT_NO_CASES,
+    WAIT_SLEEP,
+    WAIT_IO,
+    WAIT_MUTEX_LOCK,
+    WAIT_RWMUTEX_RLOCK,
+    WAIT_RWMUTEX_LOCK,
+    WAIT_WAITGROUP,
+    WAIT_COND,
+    WAIT_SYSCALL,
+    WAIT_PREEMPTED,
+    WAIT_MAX /* not ABI */
+};
+HIDDEN extern const char *const grt__wait_reason_str[WAIT_MAX];
+
+enum gstatus {
+    G_IDLE = 0,
+    G_RUNNABLE,
+    G_RUNNING,
+    G_WAITING,
+    G_SYSCALL,
+    G_DEAD,
+};
+
+/* ---- stacks (stack.c) ---- */
+
+struct stack {
+    char *lo;   /* lowest usable byte (just above the guard) */
+    char *hi;   /* one past the highest byte */
+    struct stack *next; /* pool link; under the owning cache */
+};
+
+/* ---- goroutine ---- */
+
+struct waiter;
+
+struct g {
+    struct ctx ctx;        /* saved registers while not running */
+    struct stack *stack;   /* NULL for goroutine 1 (runs on the OS stack) */
+    char *stack_lo, *stack_hi; /* bounds, also for g1 and g0 */
+    struct g *schedlink;   /* run-queue / free-list link; owner of the queue */
+    struct m *m;           /* M running it, NULL when not running */
+    int64_t goid;          /* immutable after creation */
+    uint32_t status;       /* enum gstatus; atomic, via g_set_status */
+    uint8_t wait_reason;   /* enum wait_reason; written by the G itself */
+    uint8_t is_g0;         /* scheduler context of an M */
+    uint8_t locked;        /* lock_os_thread depth (issue 4) */
+    uint8_t selectdone_pad;
+    int64_t wait_since;    /* cycle counter when it parked (convert with
+                              grt__ticks_to_mono); 0 when not waiting */
+    void *wait_obj;        /* channel, mutex... it waits on; NULL */
+    struct waiter *waiting; /* its waiters while in select */
+    uint32_t select_done;  /* select: 0 until a case wins; CAS 0->1 */
+    uint32_t param_ok;     /* wake-up result: 1 success, 0 closed */
+    struct waiter *wake_w; /* the waiter that woke it (select) */
+    void (*fn)(void *);    /* entry, valid until first run */
+    void *arg;
+    /* creation site: immutable after creation */
+    const char *fn_name, *file, *caller;
+    int32_t line;
+    int32_t pad2;
+    int64_t parent_goid;
+    int64_t start_ticks;   /* cycle counter at creation (grt__ticks_to_mono) */
+    char name[32];         /* grt_go_named label, "" if none */
+    struct g *allnext, *allprev; /* all-G list; under sched.allg_lock */
+    /* sanitizer fiber handles */
+    void *asan_fake_stack;
+    void *tsan_fiber;
+};
+
+/* ---- machine (OS thread) ---- */
+
+struct m {
+    struct g g0;            /* scheduler context on this thread's own stack */
+    struct g *curg;         /* G running now (g0 while scheduling) */
+    struct p *p;            /* attached P; NULL when idle */
+    struct p *nextp;        /* P handed over by startm */
+    struct m *schedlink;    /* idle list; under sched.lock */
+    struct m *alllink;      /* all Ms; immutable once linked */
+    int64_t id;
+    int32_t tid;            /* OS thread id */
+    uint32_t park;          /* futex word: 0 sleeping, 1 woken */
+    bool spinning;          /* looking for work without a G */
+    bool on_midle;          /* on sched.midle; under sched.lock */
+    bool blocked;           /* in a blocking call (issue 4) */
+    /* work for after_switch() on the next context */
+    struct g *prevg;
+    int after;              /* AFTER_* */
+    spinlock *after_lock;   /* lock to release after a park */
+    void (*after_fn)(void *); /* or a function to call after a park */
+    void *after_arg;
+    uint64_t fastrand;      /* per-M random state */
+    char *g0_stack;         /* mmap'd stack of g0 (not for m0's? see proc.c) */
+    size_t g0_stack_size;
+};
+
+enum { AFTER_NONE = 0, AFTER_PARK, AFTER_YIELD, AFTER_DEAD, AFTER_GLOBAL };
+
+/* ---- timers (time.c) ---- */
+
+struct timer;
+typedef void (*timer_fn)(struct timer *t, int64_t now);
+
+struct timer {
+    int64_t when;          /* under the heap's lock */
+    int64_t period;        /* > 0: ticker */
+    timer_fn f;            /* called with no lock held, on a scheduler path */
+    void *arg;
+    struct p *pp;          /* heap it is in; NULL when not queued */
+    int32_t idx;           /* index in pp->timers.heap; -1 none */
+    uint32_t seq;          /* bumped by stop/reset: a firing holds the old */
+    struct g *gp;          /* sleep: the goroutine */
+};
+
+/* ---- processor ---- */
+
+enum pstatus { P_IDLE = 0, P_RUNNING, P_SYSCALL, P_GCSTOP, P_DEAD };
+
+struct p {
+    int32_t id;
+    uint32_t status;        /* enum pstatus; under sched.lock for idle */
+    struct m *m;            /* M that holds it */
+    struct p *link;         /* sched.pidle link */
+    uint32_t schedtick;     /* incremented on every schedule() */
+    uint32_t runnext_streak; /* consecutive runnext picks; owner only */
+    int64_t goid_next, goid_end; /* cached batch of goroutine ids; owner */
+    /* run queue: owner writes tail (release); consumers CAS head */
+    _Alignas(CACHELINE) uint32_t runq_head;
+    _Alignas(CACHELINE) uint32_t runq_tail;
+    struct g *runnext;      /* owner sets; anyone may CAS it to NULL */
+    struct g *runq[RUNQ_SIZE];
+    /* free G cache (owner only) */
+    struct g *gfree;
+    int32_t ngfree;
+    /* stack cache (owner only) */
+    struct stack *sfree;
+    int32_t nsfree;
+    /* timers: a 4-ary heap under tlock */
+    _Alignas(CACHELINE) spinlock tlock;
+    struct timer **theap;
+    int32_t tlen, tcap;
+    int64_t timer0_when;    /* atomic: earliest when, 0 none */
+    /* counters: owner writes, readers load relaxed */
+    _Alignas(CACHELINE) uint64_t ctxswitches;
+    uint64_t steals;
+    uint64_t created;
+    uint64_t exited;
+    uint64_t preemptions;
+    uint64_t syscalls;
+};
+
+/* ---- the global scheduler ---- */
+
+struct sched {
+    spinlock lock;            /* guards the fields marked (L) */
+    struct g *runq_head;      /* (L) global run queue */
+    struct g *runq_tail;      /* (L) */
+    int32_t runq_size;        /* (L), read racily as a hint */
+    struct p *pidle;          /* (L) idle Ps */
+    int32_t npidle;           /* atomic; written under L */
+    int32_t nmspinning;       /* atomic */
+    struct m *midle;          /* (L) idle Ms */
+    int32_t nmidle;           /* (L) */
+    int32_t mcount;           /* (L) Ms created */
+    int32_t nmsys;            /* (L) Ms not counted for deadlock (sysmon) */
+    int32_t gomaxprocs;       /* atomic; (L) to change */
+    int32_t ncpu;
+    struct p *allp[MAXPROCS_LIMIT]; /* allp[0..gomaxprocs-1] in use */
+    struct m *allm;           /* list via alllink */
+    int64_t goidgen;          /* atomic */
+    int64_t mgen;             /* (L) */
+    int64_t ngoroutines;      /* atomic: live goroutines */
+    bool main_exited;         /* main called grt_goexit */
+    struct m *tsleeper;       /* (L) the idle M sleeping until a timer */
+    int64_t sleep_until;      /* atomic: its deadline; 0 no timer sleeper,
+                                 INT64_MAX sleeping with none known yet */
+    int32_t nallg;            /* under allg_lock */
+    /* global free G / stack lists (under gflock) */
+    spinlock gflock;
+    struct g *gfree;
+    int32_t ngfree;
+    struct stack *sfree;
+    int32_t nsfree;
+    /* all goroutines, for dumps and the agent */
+    spinlock allg_lock;
+    struct g *allg;
+    /* counters of dead Ps and exited Ms */
+    uint64_t old_ctxswitches, old_steals, old_created, old_exited;
+};
+
+HIDDEN extern struct sched grt__sched;
+
+/* The M running on this thread; NULL before the runtime starts or on a
+ * foreign thread.  initial-exec: a plain %fs-relative load, re-read after
+ * every switch (never cache &grt__tls_m across a park). */
+HIDDEN extern __thread struct m *grt__tls_m
+    __attribute__((tls_model("initial-exec")));
+
+HIDDEN void grt__init(void);
+HIDDEN extern struct g grt__g1;
+
+/* Scheduler internals shared with other runtime files. */
+HIDDEN _Noreturn void grt__g0_loop(struct m *mp);
+HIDDEN _Noreturn void grt__goexit1(void);
+HIDDEN void grt__gfput(struct p *pp, struct g *gp);
+HIDDEN void grt__gfree_flush(struct p *pp);
+HIDDEN int64_t grt__ticks_to_mono(int64_t ticks);
+/* Wake the idle M that sleeps until the next timer if when is earlier. */
+HIDDEN void grt__wake_timer_sleeper(int64_t when);
+/* Set by later subsystems (poller, blocking calls): false when something
+ * may still wake a goroutine although every M is idle. */
+HIDDEN extern bool (*grt__checkdead_hook)(void);
+
+struct sched_counters {
+    uint64_t created, exited, ctxswitches, steals, preemptions, syscalls;
+    uint64_t threads;
+};
+HIDDEN void grt__sched_counters(struct sched_counters *c);
+
+static inline struct m *getm(void)
+{
+    struct m *mp = grt__tls_m;
+    if (unlikely(!mp)) {
+        grt__init();
+        mp = grt__tls_m;
+    }
+    return mp;
+}
+
+/* The running goroutine (starts the runtime if needed). */
+static inline struct g *getg(void) { return getm()->curg; }
+
+/* ---- scheduler entry points (proc.c) ---- */
+
+/*
+ * Park the running G with reason r on obj.  If lk is not NULL it is held
+ * by the caller and is released only once the G is off its stack, so a
+ * waker that takes lk cannot run the G too early (Go's gopark+unlockf).
+ * Returns when someone calls grt__ready(gp).  Must run on a G, not g0.
+ */
+HIDDEN void grt__park(enum wait_reason r, void *obj, spinlock *lk);
+
+/*
+ * Make gp (G_WAITING) runnable: it goes to the caller's P runnext (Go's
+ * ready with next=true) and an idle P is woken if one exists.  Safe from
+ * any G or g0 holding any runtime lock.  Never blocks.
+ */
+HIDDEN void grt__ready(struct g *gp);
+
+/*
+ * As grt__park, but instead of one lock, fn(arg) runs once the G is off
+ * its stack (select releases all its channel locks this way).
+ */
+HIDDEN void grt__park_fn(enum wait_reason r, void *obj, void (*fn)(void *),
+                         void *arg);
+
+/* Random number (per M, xorshift); cheap. */
+HIDDEN uint32_t grt__fastrand(void);
+static inline uint32_t fastrandn(uint32_t n)
+{
+    return (uint32_t)(((uint64_t)grt__fastrand() * n) >> 32);
+}
+
+/* Futex helpers. */
+HIDDEN void grt__futex_wait(uint32_t *addr, uint32_t val, int64_t ns);
+HIDDEN void grt__futex_wake(uint32_t *addr, int n);
+
+/* ---- semaphores by address (sema.c), Go's runtime/sema.go ---- */
+
+/*
+ * Go's semacquire1: if *addr > 0 decrement it and return; otherwise park
+ * (reason r, object obj) until a grt__sema_release hands one over.
+ * lifo puts the caller at the head of the queue (sync.Mutex re-waiters).
+ */
+HIDDEN void grt__sema_acquire(uint32_t *addr, bool lifo, enum wait_reason r,
+                              void *obj);
+/*
+ * Go's semrelease1: increment *addr and wake one waiter if any; handoff
+ * passes the count directly to the woken waiter and yields to it (starving
+ * mutex).
+ */
+HIDDEN void grt__sema_release(uint32_t *addr, bool handoff);
+
+/* ---- time (time.c) ---- */
+
+HIDDEN int64_t grt__nanotime(void);
+HIDDEN void grt__timer_add(struct timer *t, int64_t when);
+HIDDEN bool grt__timer_del(struct timer *t);
+/* Run expired timers of pp; returns the next when (0 none). */
+HIDDEN int64_t grt__timers_run(struct p *pp, int64_t now);
+/* Earliest pending timer over all Ps (0 none). */
+HIDDEN int64_t grt__timers_next(void);
+/* Move timers of a P being destroyed to the caller's P. */
+HIDDEN void grt__timers_move(struct p *from, struct p *to);
+
+/* ---- stacks (stack.c) ---- */
+
+HIDDEN extern size_t grt__stack_size; /* usable bytes per goroutine stack */
+/* A stack for a new G (Gs keep theirs when recycled).  Never NULL. */
+HIDDEN struct stack *grt__stack_alloc(struct p *pp);
+/* Return the pages of s below its top few KiB (G leaving a P's cache). */
+HIDDEN void grt__stack_trim(struct stack *s);
+/* Check the canary of an unguarded stack (throws on overflow). */
+HIDDEN void grt__stack_check(struct stack *s);
+HIDDEN void grt__stack_init(void);
+HIDDEN void grt__stack_usage(uint64_t *inuse, uint64_t *sys);
+HIDDEN void grt__signals_init(void);
+
+/* ---- channels (chan.c, select.c) ---- */
+
+/* Non-blocking send from the scheduler (timer channels): true if sent. */
+HIDDEN bool grt__chan_trysend(grt_chan *c, const void *elem);
+/* Drop a buffered value, if any (timer stop/reset, Go 1.23). */
+HIDDEN void grt__chan_drain(grt_chan *c);
+/*
+ * Only for grt_after: c owns t (malloc'd); grt_chan_free(c) deletes the
+ * timer with grt__timer_del and free()s it.  Timer and ticker channels
+ * are not tied this way: grt_timer_free/grt_ticker_free delete their
+ * timer first, then call grt_chan_free on their channel.
+ */
+HIDDEN void grt__chan_set_timer(grt_chan *c, struct timer *t);
+
+/* ---- errors (panic.c) ---- */
+
+/* Go's throw: "fatal error: msg", traceback, exit 2.  Never returns. */
+HIDDEN _Noreturn void grt__throw(const char *msg);
+/* Go's panic for runtime errors: "panic: msg" (+ " [recovered]" never). */
+HIDDEN _Noreturn void grt__panic_str(const char *msg);
+/* Go's fatal for sync misuse: "fatal error: msg", exit 2. */
+HIDDEN _Noreturn void grt__fatal(const char *msg);
+
+#endif /* GRT_RT_H */
