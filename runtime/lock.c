@@ -2,17 +2,17 @@
  * lock.c - futexes and the slow paths of the runtime's spin locks.
  *
  * The runtime's locks guard short critical sections (a run queue, a
- * channel, a timer heap).  The fast path (one CAS) is inline in rt.h; here
- * a contended locker spins briefly, then sleeps on the lock word with the
- * classic three-state futex mutex (0 free, 1 held, 2 held with sleepers;
- * Drepper, "Futexes Are Tricky", mutex #2).  A sleeping locker blocks its
- * whole thread, which is why nothing parks while holding one (rt.h, I5).
+ * channel, a timer heap).  The fast path (one CAS) is inline in rt.h, and
+ * unlock is a plain release store; here a contended locker spins, then
+ * yields its thread.  Nothing parks while holding one (rt.h, I5), so the
+ * holder is always running or runnable.  The futex calls serve idle Ms.
  */
 #include "config.h"
 
 #include "rt.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -37,20 +37,16 @@ void grt__futex_wake(uint32_t *addr, int n)
     syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
-/* Contended lock: spin about a microsecond, then mark 2 and sleep. */
+/* Contended lock: spin (test-and-test-and-set) with pause, then let
+ * the holder's thread run by yielding ours. */
 void grt__lock_slow(spinlock *l)
 {
-    for (int i = 0; i < 64; i++) {
-        cpu_relax();
+    for (unsigned i = 0;; i++) {
         if (LOAD_RLX(&l->v) == 0 && trylock(l))
             return;
+        if (i < 128)
+            cpu_relax();
+        else
+            sched_yield();
     }
-    while (__atomic_exchange_n(&l->v, 2, __ATOMIC_ACQUIRE) != 0)
-        grt__futex_wait(&l->v, 2, -1);
-}
-
-/* Called by unlock() when the word was 2: somebody may sleep. */
-void grt__unlock_slow(spinlock *l)
-{
-    grt__futex_wake(&l->v, 1);
 }

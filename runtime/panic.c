@@ -58,7 +58,7 @@ static void print_g(FILE *f, const struct g *gp, const struct g *self)
     const char *st = gp == self ? "running" : status_word(gp);
     char wait[48] = "";
     if (gp != self && LOAD_RLX(&gp->status) == G_WAITING && gp->wait_since) {
-        int64_t mins = (grt_now() - grt__ticks_to_mono(gp->wait_since)) /
+        int64_t mins = (grt_now() - gp->wait_since) /
                        60000000000LL;
         if (mins >= 1)
             snprintf(wait, sizeof wait, ", %lld minutes", (long long)mins);

@@ -87,36 +87,13 @@ static void wakep(void);
 static void after_switch(struct m *mp);
 HIDDEN void grt__g_entry(void);
 
-/* ---------------------------------------------------------------------
- * Time stamps for wait_since: the cycle counter, converted on read.
- * A clock_gettime costs 23 ns here against 8 for rdtsc; parks are hot.
- * --------------------------------------------------------------------- */
-
-static int64_t ticks0, mono0;
-
-static inline int64_t ticks(void)
+static inline uint64_t seed_bits(void)
 {
 #if defined(__x86_64__)
-    return (int64_t)__builtin_ia32_rdtsc();
-#elif defined(__aarch64__)
-    int64_t v;
-    __asm__ volatile("mrs %0, cntvct_el0" : "=r"(v));
-    return v;
+    return __builtin_ia32_rdtsc();
 #else
-    return grt__nanotime();
+    return (uint64_t)grt__nanotime();
 #endif
-}
-
-/* Monotonic ns of a ticks() value taken earlier (rate from start-up). */
-HIDDEN int64_t grt__ticks_to_mono(int64_t t)
-{
-    int64_t t1 = ticks(), n1 = grt__nanotime();
-    if (t == 0)
-        return 0;
-    if (t1 <= ticks0 || n1 <= mono0)
-        return n1;
-    double rate = (double)(n1 - mono0) / (double)(t1 - ticks0);
-    return n1 - (int64_t)((double)(t1 - t) * rate);
 }
 
 /* ---------------------------------------------------------------------
@@ -185,11 +162,15 @@ static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t)
 static void runqput(struct p *pp, struct g *gp, bool next)
 {
     if (next) {
+        /* Stealers only ever CAS runnext from non-NULL to NULL, so an
+         * empty runnext can be filled with a plain store; a full one is
+         * swapped (the old G goes to the tail). */
         struct g *old = LOAD_RLX(&pp->runnext);
-        while (!__atomic_compare_exchange_n(&pp->runnext, &old, gp, false,
-                                            __ATOMIC_RELEASE,
-                                            __ATOMIC_RELAXED))
-            ;
+        if (!old) {
+            STORE_REL(&pp->runnext, gp);
+            return;
+        }
+        old = __atomic_exchange_n(&pp->runnext, gp, __ATOMIC_ACQ_REL);
         if (!old)
             return;
         gp = old;
@@ -456,7 +437,7 @@ static void newm(struct p *pp, bool spinning)
     lock(&grt__sched.lock);
     mp->id = ++grt__sched.mgen;
     mp->fastrand = (uint64_t)mp->id * UINT64_C(0x9E3779B97F4A7C15) ^
-                   (uint64_t)ticks();
+                   seed_bits();
     grt__sched.mcount++;
     mp->alllink = grt__sched.allm;
     STORE_REL(&grt__sched.allm, mp);
@@ -643,6 +624,7 @@ static void stopm(struct m *mp)
         }
         unlock(&grt__sched.lock);
         if (pp) {
+            STORE_RLX(&grt__coarse_ns, grt__nanotime());
             acquirep(mp, pp);
             return;
         }
@@ -1029,7 +1011,7 @@ void grt__park(enum wait_reason r, void *obj, spinlock *lk)
     struct g *gp = mp->curg;
     gp->wait_reason = (uint8_t)r;
     gp->wait_obj = obj;
-    gp->wait_since = ticks();
+    gp->wait_since = coarse_now();
     STORE_RLX(&gp->status, G_WAITING);
     switch_out(mp, gp, AFTER_PARK, lk);
     gp->wait_reason = WAIT_NONE;
@@ -1044,7 +1026,7 @@ void grt__park_fn(enum wait_reason r, void *obj, void (*fn)(void *),
     struct g *gp = mp->curg;
     gp->wait_reason = (uint8_t)r;
     gp->wait_obj = obj;
-    gp->wait_since = ticks();
+    gp->wait_since = coarse_now();
     STORE_RLX(&gp->status, G_WAITING);
     mp->after_fn = fn;
     mp->after_arg = arg;
@@ -1193,7 +1175,7 @@ static int64_t newproc(void (*fn)(void *), void *arg, const char *name,
     gp->line = line;
     gp->caller = caller;
     gp->parent_goid = mp->curg->goid;
-    gp->start_ticks = ticks();
+    gp->start_ns = coarse_now();
     gp->wait_reason = WAIT_NONE;
     gp->wait_obj = NULL;
     gp->wait_since = 0;
@@ -1300,8 +1282,6 @@ static int count_cpus(void)
 
 static void init_locked(void)
 {
-    ticks0 = ticks();
-    mono0 = grt__nanotime();
     grt__sched.ncpu = count_cpus();
     int procs = grt__sched.ncpu;
     const char *env = getenv("GRT_MAXPROCS");
@@ -1324,7 +1304,7 @@ static void init_locked(void)
     struct m *mp = &m0;
     mp->id = 0;
     mp->tid = (int32_t)syscall(SYS_gettid);
-    mp->fastrand = UINT64_C(0x9E3779B97F4A7C15) ^ (uint64_t)ticks();
+    mp->fastrand = UINT64_C(0x9E3779B97F4A7C15) ^ seed_bits();
     mp->g0.is_g0 = 1;
     mp->g0.m = mp;
     /* m0's g0 needs a stack of its own: goroutine 1 keeps the OS stack */
@@ -1345,7 +1325,7 @@ static void init_locked(void)
     g1->fn_name = "main";
     g1->file = "?";
     g1->caller = "";
-    g1->start_ticks = ticks();
+    g1->start_ns = coarse_now();
     stack_bounds_of_thread(g1);
     {
         /* the OS stack may grow down to its rlimit */
@@ -1368,6 +1348,7 @@ static void init_locked(void)
     sigaltstack_init();
     grt__signals_init();
     grt__tls_m = mp;
+    grt__sysmon_start();
 }
 
 void grt__init(void)

@@ -66,14 +66,17 @@
 #define XCHG(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 
 /* ---- spin locks (short critical sections only; never held across park
- * except through park's own release) ---- */
+ * except through park's own release).  Unlock is a plain release store:
+ * no read-modify-write, which matters on the channel hand-off path (four
+ * lock/unlock pairs per round trip).  A contended locker spins with pause,
+ * then yields its thread (lock.c); sections are a few dozen instructions,
+ * so a futex would only add an RMW to every unlock. ---- */
 
 typedef struct spinlock {
-    uint32_t v; /* 0 free, 1 held, 2 held with a futex sleeper */
+    uint32_t v; /* 0 free, 1 held */
 } spinlock;
 
 HIDDEN void grt__lock_slow(spinlock *l);
-HIDDEN void grt__unlock_slow(spinlock *l);
 
 static inline void lock(spinlock *l)
 {
@@ -94,8 +97,7 @@ static inline bool trylock(spinlock *l)
 
 static inline void unlock(spinlock *l)
 {
-    if (unlikely(__atomic_exchange_n(&l->v, 0, __ATOMIC_RELEASE) == 2))
-        grt__unlock_slow(l);
+    __atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 }
 
 static inline void cpu_relax(void)
@@ -185,8 +187,8 @@ struct g {
     uint8_t is_g0;         /* scheduler context of an M */
     uint8_t locked;        /* lock_os_thread depth (issue 4) */
     uint8_t selectdone_pad;
-    int64_t wait_since;    /* cycle counter when it parked (convert with
-                              grt__ticks_to_mono); 0 when not waiting */
+    int64_t wait_since;    /* grt__coarse_ns when it parked (monotonic ns,
+                              within ~1 ms); 0 when not waiting */
     void *wait_obj;        /* channel, mutex... it waits on; NULL */
     struct waiter *waiting; /* its waiters while in select */
     uint32_t select_done;  /* select: 0 until a case wins; CAS 0->1 */
@@ -199,7 +201,7 @@ struct g {
     int32_t line;
     int32_t pad2;
     int64_t parent_goid;
-    int64_t start_ticks;   /* cycle counter at creation (grt__ticks_to_mono) */
+    int64_t start_ns;      /* grt__coarse_ns at creation */
     char name[32];         /* grt_go_named label, "" if none */
     struct g *allnext, *allprev; /* all-G list; under sched.allg_lock */
     /* sanitizer fiber handles */
@@ -343,7 +345,10 @@ HIDDEN _Noreturn void grt__g0_loop(struct m *mp);
 HIDDEN _Noreturn void grt__goexit1(void);
 HIDDEN void grt__gfput(struct p *pp, struct g *gp);
 HIDDEN void grt__gfree_flush(struct p *pp);
-HIDDEN int64_t grt__ticks_to_mono(int64_t ticks);
+/* Monotonic ns, refreshed by sysmon every ms (sysmon.c); one load. */
+HIDDEN extern int64_t grt__coarse_ns;
+static inline int64_t coarse_now(void) { return LOAD_RLX(&grt__coarse_ns); }
+HIDDEN void grt__sysmon_start(void);
 /* Wake the idle M that sleeps until the next timer if when is earlier. */
 HIDDEN void grt__wake_timer_sleeper(int64_t when);
 /* Set by later subsystems (poller, blocking calls): false when something
