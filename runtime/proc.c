@@ -35,6 +35,7 @@
 
 #include "rt.h"
 #include "san.h"
+#include "agent.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -324,7 +325,7 @@ static struct g *globrunqget(struct p *pp, int max)
 
 static void pidleput(struct p *pp)
 {
-    pp->status = P_IDLE;
+    STORE_RLX(&pp->status, P_IDLE);
     pp->m = NULL;
     pp->link = grt__sched.pidle;
     grt__sched.pidle = pp;
@@ -439,6 +440,7 @@ static void newm(struct p *pp, bool spinning)
     mp->fastrand = (uint64_t)mp->id * UINT64_C(0x9E3779B97F4A7C15) ^
                    seed_bits();
     grt__sched.mcount++;
+    agent_m_new(mp);
     mp->alllink = grt__sched.allm;
     STORE_REL(&grt__sched.allm, mp);
     unlock(&grt__sched.lock);
@@ -484,7 +486,7 @@ static void startm(struct p *pp, bool spinning)
             return;
         }
     }
-    pp->status = P_RUNNING; /* claimed: not idle, not stealable as idle */
+    STORE_RLX(&pp->status, P_RUNNING); /* claimed: not idle, not stealable as idle */
     struct m *mp = mget();
     if (mp) {
         mp->spinning = spinning;
@@ -617,7 +619,7 @@ static void stopm(struct m *mp)
             mremove(mp);
             pp = pidleget();
             if (pp)
-                pp->status = P_RUNNING;
+                STORE_RLX(&pp->status, P_RUNNING);
         } else {
             pp = mp->nextp; /* startm chose us, under the lock */
             mp->nextp = NULL;
@@ -663,7 +665,7 @@ static struct p *p_alloc(int id)
         grt__throw("runtime: cannot allocate a P");
     memset(pp, 0, sizeof *pp);
     pp->id = id;
-    pp->status = P_DEAD;
+    STORE_RLX(&pp->status, P_DEAD);
     return pp;
 }
 
@@ -685,7 +687,7 @@ static void p_destroy(struct p *pp)
     grt__timers_move(pp, grt__sched.allp[0]);
     grt__gfree_flush(pp);
     pp->m = NULL;
-    pp->status = P_DEAD;
+    STORE_RLX(&pp->status, P_DEAD);
 }
 
 int grt_maxprocs(int n)
@@ -751,6 +753,7 @@ static inline void execute(struct m *mp, struct g *gp, bool inherit)
     mp->curg = gp;
     gp->m = mp;
     STORE_RLX(&gp->status, G_RUNNING);
+    agent_g_state(gp);
 }
 
 /* The M's pending work on the G it just left (see the file comment). */
@@ -872,7 +875,7 @@ top:
             mp->p = NULL;
             pp = pidleget();
             if (pp)
-                pp->status = P_RUNNING;
+                STORE_RLX(&pp->status, P_RUNNING);
         }
         unlock(&grt__sched.lock);
         if (!pp) {
@@ -980,7 +983,7 @@ top:
                 lock(&grt__sched.lock);
                 pp = pidleget();
                 if (pp)
-                    pp->status = P_RUNNING;
+                    STORE_RLX(&pp->status, P_RUNNING);
                 unlock(&grt__sched.lock);
                 if (pp) {
                     acquirep(mp, pp);
@@ -1013,6 +1016,7 @@ void grt__park(enum wait_reason r, void *obj, spinlock *lk)
     gp->wait_obj = obj;
     gp->wait_since = coarse_now();
     STORE_RLX(&gp->status, G_WAITING);
+    agent_g_state(gp);
     switch_out(mp, gp, AFTER_PARK, lk);
     gp->wait_reason = WAIT_NONE;
     gp->wait_obj = NULL;
@@ -1028,6 +1032,7 @@ void grt__park_fn(enum wait_reason r, void *obj, void (*fn)(void *),
     gp->wait_obj = obj;
     gp->wait_since = coarse_now();
     STORE_RLX(&gp->status, G_WAITING);
+    agent_g_state(gp);
     mp->after_fn = fn;
     mp->after_arg = arg;
     mp->prevg = gp;
@@ -1043,6 +1048,7 @@ void grt__ready(struct g *gp)
 {
     struct m *mp = getm();
     STORE_RLX(&gp->status, G_RUNNABLE);
+    agent_g_state(gp);
     runqput(mp->p, gp, true);
     wakep();
 }
@@ -1057,6 +1063,7 @@ void grt_yield(void)
         fast_path_ok(pp))
         return; /* nothing else to run here */
     STORE_RLX(&gp->status, G_RUNNABLE);
+    agent_g_state(gp);
     switch_out(mp, gp, AFTER_YIELD, NULL);
 }
 
@@ -1137,6 +1144,7 @@ static struct g *galloc(void)
     if (!gp)
         grt__throw("runtime: cannot allocate a goroutine");
     san_g_create(gp);
+    agent_g_alloc(gp);
     lock(&grt__sched.allg_lock);
     gp->allnext = grt__sched.allg;
     STORE_REL(&grt__sched.allg, gp);
@@ -1188,6 +1196,7 @@ static int64_t newproc(void (*fn)(void *), void *arg, const char *name,
     }
     STORE_RLX(&pp->created, pp->created + 1);
     STORE_RLX(&gp->status, G_RUNNABLE);
+    agent_g_start(gp);
     runqput(pp, gp, true);
     wakep();
     return gp->goid;
@@ -1230,6 +1239,7 @@ _Noreturn void grt__goexit1(void)
     struct g *gp = mp->curg;
     struct p *pp = mp->p;
     STORE_RLX(&gp->status, G_DEAD);
+    agent_g_state(gp);
     gp->fn = NULL;
     gp->arg = NULL;
     if (gp == &grt__g1)
@@ -1348,6 +1358,10 @@ static void init_locked(void)
     sigaltstack_init();
     grt__signals_init();
     grt__tls_m = mp;
+    agent_m_new(mp);
+    agent_g_alloc(g1);
+    agent_g_start(g1);
+    grt__agent_init();
     grt__sysmon_start();
 }
 
