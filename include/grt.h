@@ -99,6 +99,15 @@ GRT_API int grt_num_cpu(void);
 /* runtime.NumGoroutine: goroutines that exist now (not yet exited). */
 GRT_API int grt_num_goroutine(void);
 
+/*
+ * runtime.LockOSThread: until a matching unlock, the calling goroutine
+ * runs only on its current OS thread and no other goroutine runs there.
+ * Calls nest (as Go's).  A goroutine that exits locked takes its thread
+ * with it.
+ */
+GRT_API void grt_lock_os_thread(void);
+GRT_API void grt_unlock_os_thread(void);
+
 /* ------------------------------------------------------------------------
  * Channels
  * ------------------------------------------------------------------------ */
@@ -310,6 +319,21 @@ typedef struct grt_cond {
 GRT_API void grt_cond_wait(grt_cond *c, grt_mutex *m);
 GRT_API void grt_cond_signal(grt_cond *c);
 GRT_API void grt_cond_broadcast(grt_cond *c);
+
+/* ------------------------------------------------------------------------
+ * Blocking calls and I/O
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Bracket any call that may block the thread (Go's entersyscall /
+ * exitsyscall).  While inside, the goroutine shows as "syscall"; if the
+ * call lasts longer than a monitor tick (about 20 us to 1 ms) its
+ * processor is handed to another thread, so other goroutines keep running.
+ * grt_syscall_exit returns on a processor (maybe after waiting for one).
+ * Do not call other grt functions between the two.
+ */
+GRT_API void grt_syscall_enter(void);
+GRT_API void grt_syscall_exit(void);
 
 /* ------------------------------------------------------------------------
  * Statistics

@@ -546,7 +546,8 @@ static int64_t live_goroutines(void)
  */
 static void checkdead(void)
 {
-    if (grt__sched.nmidle + grt__sched.nmsys < grt__sched.mcount)
+    if (grt__sched.nmidle + grt__sched.nmidlelocked + grt__sched.nmsys <
+        grt__sched.mcount)
         return;
     if (grt__sched.runq_size > 0)
         return;
@@ -779,6 +780,9 @@ static void after_switch(struct m *mp)
     case AFTER_GLOBAL:
         globrunqput_batch(prev, prev, 1);
         break;
+    case AFTER_EXITSYSCALL:
+        mp->prevg = prev; /* grt__g0_loop takes it from here */
+        break;
     }
 }
 
@@ -806,8 +810,14 @@ static void switch_out_prepared(struct m *mp, struct g *gp)
     struct g *next = NULL;
     bool inherit = false;
     int after = mp->after;
-    if (likely(fast_path_ok(pp)))
+    if (likely(fast_path_ok(pp)) && likely(!mp->lockedg) &&
+        likely(!mp->exiting)) {
         next = runqget(pp, &inherit);
+        if (unlikely(next && next->lockedm)) {
+            runqput(pp, next, true); /* g0 hands it to its own M */
+            next = NULL;
+        }
+    }
     gp->m = NULL;
     if (next) {
         execute(mp, next, inherit);
@@ -831,12 +841,170 @@ static void switch_out(struct m *mp, struct g *gp, int after, spinlock *lk)
     switch_out_prepared(mp, gp);
 }
 
+/* Give up pp (its M blocks or leaves): to an M if it has work, else idle
+ * (Go's handoffp).  pp is not held by anyone; no lock held. */
+static void handoffp(struct p *pp)
+{
+    if (!runq_empty(pp) || LOAD_RLX(&grt__sched.runq_size) > 0) {
+        startm(pp, false);
+        return;
+    }
+    int32_t zero = 0;
+    if (LOAD_RLX(&grt__sched.nmspinning) + LOAD_RLX(&grt__sched.npidle) == 0 &&
+        CAS(&grt__sched.nmspinning, &zero, 1)) {
+        startm(pp, true);
+        return;
+    }
+    lock(&grt__sched.lock);
+    if (grt__sched.runq_size > 0 ||
+        (LOAD_RLX(&pp->timer0_when) != 0 && !grt__sched.tsleeper)) {
+        unlock(&grt__sched.lock);
+        startm(pp, false);
+        return;
+    }
+    pidleput(pp);
+    unlock(&grt__sched.lock);
+    int64_t t0 = LOAD_RLX(&pp->timer0_when);
+    if (t0)
+        grt__wake_timer_sleeper(t0);
+}
+
+/* The M's locked G is not runnable: give the P away and sleep until
+ * startlockedm hands one back (Go's stoplockedm). */
+static void stoplockedm(struct m *mp)
+{
+    struct p *pp = mp->p;
+    if (pp) {
+        mp->p = NULL;
+        pp->m = NULL;
+        handoffp(pp);
+    }
+    /* startlockedm may already have handed us a P (the G was readied
+     * before we got here): nextp is only ever set under sched.lock. */
+    for (;;) {
+        lock(&grt__sched.lock);
+        pp = mp->nextp;
+        if (pp) {
+            mp->nextp = NULL;
+            if (mp->idlelocked) {
+                mp->idlelocked = false;
+                grt__sched.nmidlelocked--;
+            }
+            unlock(&grt__sched.lock);
+            break;
+        }
+        STORE_RLX(&mp->park, 0);
+        if (!mp->idlelocked) {
+            mp->idlelocked = true;
+            grt__sched.nmidlelocked++;
+            checkdead();
+        }
+        unlock(&grt__sched.lock);
+        while (!LOAD_ACQ(&mp->park))
+            grt__futex_wait(&mp->park, 0, -1);
+    }
+    acquirep(mp, pp);
+}
+
+/* gp is locked to another M: give it our P and go idle (startlockedm). */
+static void startlockedm(struct m *mp, struct g *gp)
+{
+    struct m *lm = gp->lockedm;
+    struct p *pp = mp->p;
+    mp->p = NULL;
+    lock(&grt__sched.lock);
+    STORE_RLX(&pp->status, P_RUNNING);
+    pp->m = NULL;
+    lm->nextp = pp;
+    if (lm->idlelocked) { /* it no longer waits: not idle for checkdead */
+        lm->idlelocked = false;
+        grt__sched.nmidlelocked--;
+    }
+    unlock(&grt__sched.lock);
+    STORE_REL(&lm->park, 1);
+    grt__futex_wake(&lm->park, 1);
+    if (mp->spinning) {
+        mp->spinning = false;
+        XADD(&grt__sched.nmspinning, -1);
+    }
+    stopm(mp);
+}
+
+/* The M's locked G exited: the thread ends with it (Go's mexit). */
+static void mexit(struct m *mp)
+{
+    struct p *pp = mp->p;
+    mp->p = NULL;
+    if (pp) {
+        pp->m = NULL;
+        handoffp(pp);
+    }
+    lock(&grt__sched.lock);
+    grt__sched.mcount--;
+    checkdead();
+    unlock(&grt__sched.lock);
+    if (mp == &m0) {
+        /* The main thread cannot end without ending the process. */
+        for (;;)
+            grt__futex_wait(&mp->park, mp->park, -1);
+    }
+    pthread_exit(NULL);
+}
+
+/* A G back from a blocking call that lost its P (on g0; no lock held):
+ * take an idle P and return gp to run, or queue gp and sleep. */
+static struct g *exitsyscall0(struct m *mp, struct g *gp)
+{
+    lock(&grt__sched.lock);
+    struct p *pp = pidleget();
+    if (pp) {
+        STORE_RLX(&pp->status, P_RUNNING);
+    } else {
+        gp->schedlink = NULL;
+        if (grt__sched.runq_tail)
+            grt__sched.runq_tail->schedlink = gp;
+        else
+            grt__sched.runq_head = gp;
+        grt__sched.runq_tail = gp;
+        STORE_RLX(&grt__sched.runq_size, grt__sched.runq_size + 1);
+    }
+    unlock(&grt__sched.lock);
+    if (pp) {
+        acquirep(mp, pp);
+        return gp;
+    }
+    stopm(mp);
+    return NULL;
+}
+
 /* The scheduler loop on an M's g0; never returns. */
 void grt__g0_loop(struct m *mp)
 {
     for (;;) {
+        struct g *gp = NULL;
         after_switch(mp);
-        struct g *gp = findrunnable(mp);
+        if (mp->after == AFTER_EXITSYSCALL && mp->prevg) {
+            struct g *sg = mp->prevg;
+            mp->prevg = NULL;
+            mp->after = AFTER_NONE;
+            gp = exitsyscall0(mp, sg);
+        }
+        if (!gp) {
+            if (unlikely(mp->exiting))
+                mexit(mp);
+            if (unlikely(mp->lockedg)) {
+                stoplockedm(mp);
+                gp = mp->lockedg;
+            } else {
+                if (!mp->p)
+                    stopm(mp);
+                gp = findrunnable(mp);
+                if (unlikely(gp->lockedm && gp->lockedm != mp)) {
+                    startlockedm(mp, gp);
+                    continue;
+                }
+            }
+        }
         execute(mp, gp, false);
         san_switch(&mp->g0, gp, false);
         grt__ctx_switch(&mp->g0.ctx, &gp->ctx);
@@ -1068,6 +1236,128 @@ void grt_yield(void)
 }
 
 /* ---------------------------------------------------------------------
+ * Blocking calls (Go's entersyscall/exitsyscall and sysmon's retake)
+ *
+ * Entering, the M keeps its P but marks it P_SYSCALL; sysmon may take a
+ * P that stayed so for a whole tick (CAS P_SYSCALL -> P_IDLE) and hand it
+ * to another M.  Leaving, the M tries to CAS its P back to P_RUNNING;
+ * failing that, g0 looks for an idle P or queues the G globally, under
+ * one hold of sched.lock so no idle P can miss it.
+ * --------------------------------------------------------------------- */
+
+void grt_syscall_enter(void)
+{
+    struct m *mp = getm();
+    struct g *gp = mp->curg;
+    struct p *pp = mp->p;
+    gp->wait_reason = WAIT_SYSCALL;
+    gp->wait_since = coarse_now();
+    STORE_RLX(&gp->status, G_SYSCALL);
+    agent_g_state(gp);
+    mp->oldp = pp;
+    STORE_RLX(&mp->blocked, true);
+    STORE_RLX(&pp->syscalls, pp->syscalls + 1);
+    STORE_RLX(&pp->syscalltick, pp->syscalltick + 1);
+    STORE_RLX(&pp->syscall_when, gp->wait_since);
+    STORE_REL(&pp->status, P_SYSCALL); /* pairs with retake's CAS */
+}
+
+void grt_syscall_exit(void)
+{
+    struct m *mp = grt__tls_m;
+    if (!mp || !mp->oldp)
+        return; /* no matching grt_syscall_enter */
+    struct g *gp = mp->curg;
+    struct p *pp = mp->oldp;
+    mp->oldp = NULL;
+    STORE_RLX(&mp->blocked, false);
+    uint32_t st = P_SYSCALL;
+    if (likely(__atomic_compare_exchange_n(&pp->status, &st, P_RUNNING,
+                                           false, __ATOMIC_ACQ_REL,
+                                           __ATOMIC_RELAXED))) {
+        gp->wait_reason = WAIT_NONE;
+        gp->wait_since = 0;
+        STORE_RLX(&gp->status, G_RUNNING);
+        agent_g_state(gp);
+        return;
+    }
+    /* sysmon gave our P away: g0 finds another or queues us */
+    mp->p = NULL;
+    gp->wait_reason = WAIT_NONE;
+    gp->wait_since = 0;
+    STORE_RLX(&gp->status, G_RUNNABLE);
+    agent_g_state(gp);
+    mp->prevg = gp;
+    mp->after = AFTER_EXITSYSCALL;
+    mp->after_lock = NULL;
+    mp->after_fn = NULL;
+    gp->m = NULL;
+    mp->curg = &mp->g0;
+    san_switch(gp, &mp->g0, false);
+    grt__ctx_switch(&gp->ctx, &mp->g0.ctx);
+    san_switched(gp);
+    after_switch(grt__tls_m);
+}
+
+int grt__retake(int64_t now)
+{
+    int n = 0;
+    int procs = LOAD_RLX(&grt__sched.gomaxprocs);
+    for (int i = 0; i < procs; i++) {
+        struct p *pp = LOAD_ACQ(&grt__sched.allp[i]);
+        if (!pp || LOAD_ACQ(&pp->status) != P_SYSCALL)
+            continue;
+        uint32_t t = LOAD_RLX(&pp->syscalltick);
+        if (pp->sysmon_tick != t) {
+            pp->sysmon_tick = t; /* a new call: give it a whole tick */
+            continue;
+        }
+        /* No work for it and others idle to take new work: leave it, but
+         * not for ever (Go: 10 ms), so sysmon can sleep deeply. */
+        if (runq_empty(pp) &&
+            LOAD_RLX(&grt__sched.nmspinning) + LOAD_RLX(&grt__sched.npidle) >
+                0 &&
+            now - LOAD_RLX(&pp->syscall_when) < 10000000)
+            continue;
+        uint32_t st = P_SYSCALL;
+        if (!__atomic_compare_exchange_n(&pp->status, &st, P_IDLE, false,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            continue;
+        pp->m = NULL;
+        handoffp(pp);
+        n++;
+    }
+    return n;
+}
+
+/* ---------------------------------------------------------------------
+ * Thread locking (runtime.LockOSThread)
+ * --------------------------------------------------------------------- */
+
+void grt_lock_os_thread(void)
+{
+    struct m *mp = getm();
+    struct g *gp = mp->curg;
+    if (gp->lock_count == UINT32_MAX)
+        grt__panic_str("LockOSThread nesting overflow");
+    gp->lock_count++;
+    gp->lockedm = mp;
+    mp->lockedg = gp;
+}
+
+void grt_unlock_os_thread(void)
+{
+    struct m *mp = getm();
+    struct g *gp = mp->curg;
+    if (gp->lock_count == 0)
+        return;
+    if (--gp->lock_count == 0) {
+        gp->lockedm = NULL;
+        mp->lockedg = NULL;
+    }
+}
+
+/* ---------------------------------------------------------------------
  * Goroutines
  * --------------------------------------------------------------------- */
 
@@ -1187,7 +1477,8 @@ static int64_t newproc(void (*fn)(void *), void *arg, const char *name,
     gp->wait_reason = WAIT_NONE;
     gp->wait_obj = NULL;
     gp->wait_since = 0;
-    gp->locked = 0;
+    gp->lockedm = NULL;
+    gp->lock_count = 0;
     if (name) {
         strncpy(gp->name, name, sizeof gp->name - 1);
         gp->name[sizeof gp->name - 1] = 0;
@@ -1244,6 +1535,13 @@ _Noreturn void grt__goexit1(void)
     gp->arg = NULL;
     if (gp == &grt__g1)
         STORE_RLX(&grt__sched.main_exited, true);
+    if (gp->lockedm) {
+        /* exits locked: its thread goes with it (after the switch) */
+        gp->lockedm = NULL;
+        gp->lock_count = 0;
+        mp->lockedg = NULL;
+        mp->exiting = true;
+    }
     STORE_RLX(&pp->exited, pp->exited + 1);
     if (gp->stack)
         grt__stack_check(gp->stack);

@@ -185,7 +185,7 @@ struct g {
     uint32_t status;       /* enum gstatus; atomic, via g_set_status */
     uint8_t wait_reason;   /* enum wait_reason; written by the G itself */
     uint8_t is_g0;         /* scheduler context of an M */
-    uint8_t locked;        /* lock_os_thread depth (issue 4) */
+    uint8_t locked_ext;    /* grt_lock_os_thread nesting depth */
     uint8_t selectdone_pad;
     int64_t wait_since;    /* grt__coarse_ns when it parked (monotonic ns,
                               within ~1 ms); 0 when not waiting */
@@ -204,6 +204,9 @@ struct g {
     int64_t start_ns;      /* grt__coarse_ns at creation */
     char name[32];         /* grt_go_named label, "" if none */
     struct g *allnext, *allprev; /* all-G list; under sched.allg_lock */
+    struct m *lockedm;     /* M it is locked to (grt_lock_os_thread) */
+    uint32_t lock_count;   /* grt_lock_os_thread nesting depth */
+    uint32_t pad3;
     /* sanitizer fiber handles */
     void *asan_fake_stack;
     void *tsan_fiber;
@@ -223,7 +226,11 @@ struct m {
     uint32_t park;          /* futex word: 0 sleeping, 1 woken */
     bool spinning;          /* looking for work without a G */
     bool on_midle;          /* on sched.midle; under sched.lock */
-    bool blocked;           /* in a blocking call (issue 4) */
+    bool blocked;           /* in a blocking call (grt_syscall_enter) */
+    struct g *lockedg;      /* G locked to this M, or NULL */
+    struct p *oldp;         /* P it held when entering a blocking call */
+    bool exiting;           /* its locked G exited: the thread ends */
+    bool idlelocked;        /* counted in sched.nmidlelocked; (L) */
     /* work for after_switch() on the next context */
     struct g *prevg;
     int after;              /* AFTER_* */
@@ -235,7 +242,14 @@ struct m {
     size_t g0_stack_size;
 };
 
-enum { AFTER_NONE = 0, AFTER_PARK, AFTER_YIELD, AFTER_DEAD, AFTER_GLOBAL };
+enum {
+    AFTER_NONE = 0,
+    AFTER_PARK,       /* release after_lock or call after_fn */
+    AFTER_YIELD,      /* back to the local queue's tail */
+    AFTER_DEAD,       /* to the free list */
+    AFTER_GLOBAL,     /* to the global queue */
+    AFTER_EXITSYSCALL /* find a P for it, or queue it globally */
+};
 
 /* ---- timers (time.c) ---- */
 
@@ -288,6 +302,10 @@ struct p {
     uint64_t exited;
     uint64_t preemptions;
     uint64_t syscalls;
+    /* blocking calls: sysmon's view */
+    uint32_t syscalltick;   /* bumped on every syscall_enter; owner */
+    uint32_t sysmon_tick;   /* syscalltick sysmon saw last; sysmon only */
+    int64_t syscall_when;   /* coarse ns of the last syscall_enter */
 };
 
 /* ---- the global scheduler ---- */
@@ -302,6 +320,7 @@ struct sched {
     int32_t nmspinning;       /* atomic */
     struct m *midle;          /* (L) idle Ms */
     int32_t nmidle;           /* (L) */
+    int32_t nmidlelocked;     /* (L) Ms waiting for their locked G */
     int32_t mcount;           /* (L) Ms created */
     int32_t nmsys;            /* (L) Ms not counted for deadlock (sysmon) */
     int32_t gomaxprocs;       /* atomic; (L) to change */
@@ -354,6 +373,10 @@ HIDDEN void grt__wake_timer_sleeper(int64_t when);
 /* Set by later subsystems (poller, blocking calls): false when something
  * may still wake a goroutine although every M is idle. */
 HIDDEN extern bool (*grt__checkdead_hook)(void);
+
+/* sysmon: take Ps from Ms blocked in calls for a whole tick (Go's
+ * retake); returns how many were taken. */
+HIDDEN int grt__retake(int64_t now);
 
 struct sched_counters {
     uint64_t created, exited, ctxswitches, steals, preemptions, syscalls;
