@@ -14,10 +14,13 @@
 #ifndef GRT_H
 #define GRT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -334,6 +337,49 @@ GRT_API void grt_cond_broadcast(grt_cond *c);
  */
 GRT_API void grt_syscall_enter(void);
 GRT_API void grt_syscall_exit(void);
+
+enum { GRT_READ = 1, GRT_WRITE = 2 };
+
+/*
+ * As read(2), write(2), accept(2) and connect(2), but a call that would
+ * block parks only the calling goroutine ("IO wait") on the runtime's
+ * poller; other goroutines run on its thread meanwhile.  The fd is made
+ * non-blocking on first use.  Errors are -1 and errno, as libc's.
+ * grt_write writes all n bytes unless an error stops it (then it returns
+ * what was written, or -1).  grt_accept returns a non-blocking,
+ * close-on-exec socket.  One goroutine at a time may wait on each
+ * direction of an fd (another gets EBUSY).
+ */
+GRT_API ssize_t grt_read(int fd, void *buf, size_t n);
+GRT_API ssize_t grt_write(int fd, const void *buf, size_t n);
+GRT_API int grt_accept(int fd, struct sockaddr *addr, socklen_t *len);
+GRT_API int grt_connect(int fd, const struct sockaddr *addr, socklen_t len);
+
+/*
+ * Park until fd is ready for events (GRT_READ, GRT_WRITE or both) or
+ * timeout_ns passes (negative: no timeout; 0: just look).  Returns the
+ * ready events, 0 on timeout, -1 and errno on error.
+ */
+GRT_API int grt_fd_wait(int fd, int events, int64_t timeout_ns);
+
+/* close(2) that first wakes the goroutines waiting on fd (they get
+ * EBADF) and forgets the fd in the poller. */
+GRT_API int grt_close(int fd);
+
+/*
+ * errno for goroutines.  A goroutine may resume on another thread after
+ * any call that can park, and compilers cache errno's address (glibc
+ * declares __errno_location const), so in code that includes this header
+ * errno goes through a non-const accessor that is evaluated anew each
+ * time.  Still unsafe to hold across a call that can park: the address of
+ * errno or of any thread-local variable, pthread_self(), and a pthread
+ * mutex (it blocks the whole thread; use grt_mutex).  See docs/errno.md.
+ */
+GRT_API int *grt_errno_location(void);
+#ifndef GRT_NO_ERRNO_OVERRIDE
+#undef errno
+#define errno (*grt_errno_location())
+#endif
 
 /* ------------------------------------------------------------------------
  * Statistics

@@ -50,3 +50,9 @@ void grt__lock_slow(spinlock *l)
             sched_yield();
     }
 }
+
+/* The errno of the thread running the caller now (grt.h's errno). */
+int *grt_errno_location(void)
+{
+    return __errno_location();
+}

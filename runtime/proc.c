@@ -470,6 +470,17 @@ static void newm(struct p *pp, bool spinning)
     }
 }
 
+/* Wake mp from stopm: its futex, or the poller it may block in.  The
+ * sleeper sets in_poll then re-checks park; we set park then check
+ * in_poll (both seq-cst), so one of us sees the other. */
+static void notewakeup(struct m *mp)
+{
+    __atomic_store_n(&mp->park, 1, __ATOMIC_SEQ_CST);
+    grt__futex_wake(&mp->park, 1);
+    if (__atomic_load_n(&mp->in_poll, __ATOMIC_SEQ_CST))
+        grt__netpoll_break();
+}
+
 /*
  * Give pp (or an idle P when NULL) to an idle or new M.  With spinning the
  * caller has already counted the M in nmspinning.
@@ -497,8 +508,7 @@ static void startm(struct p *pp, bool spinning)
         newm(pp, spinning);
         return;
     }
-    STORE_REL(&mp->park, 1);
-    grt__futex_wake(&mp->park, 1);
+    notewakeup(mp);
 }
 
 /* Start a spinning M if a P is idle and nobody spins (Go's wakep). */
@@ -556,6 +566,8 @@ static void checkdead(void)
             return;
     if (grt__timers_next() != 0)
         return;
+    if (grt__netpoll_active())
+        return; /* a goroutine waits on a socket: the poller may wake it */
     if (grt__checkdead_hook && !grt__checkdead_hook())
         return;
     if (live_goroutines() == 0 && grt__sched.main_exited)
@@ -591,11 +603,22 @@ static void stopm(struct m *mp)
         checkdead();
         unlock(&grt__sched.lock);
 
+        struct g *polled = NULL;
+        int npolled = 0;
         if (tsleep) {
             int64_t next = grt__timers_next();
-            if (next) {
-                int64_t now = grt__nanotime();
+            int64_t now = grt__nanotime();
+            if (next)
                 STORE_RLX(&grt__sched.sleep_until, next);
+            if (grt__netpoll_active()) {
+                /* the timer sleeper is the poller (Go's netpoll(delay)) */
+                __atomic_store_n(&mp->in_poll, 1, __ATOMIC_SEQ_CST);
+                if (!__atomic_load_n(&mp->park, __ATOMIC_SEQ_CST))
+                    polled = grt__netpoll(next ? (next > now ? next - now : 0)
+                                               : -1,
+                                          &npolled);
+                __atomic_store_n(&mp->in_poll, 0, __ATOMIC_SEQ_CST);
+            } else if (next) {
                 while (!LOAD_ACQ(&mp->park) && now < next) {
                     grt__futex_wait(&mp->park, 0, next - now);
                     now = grt__nanotime();
@@ -614,6 +637,22 @@ static void stopm(struct m *mp)
             grt__sched.tsleeper = NULL;
             STORE_RLX(&grt__sched.sleep_until, 0);
         }
+        if (polled) { /* ready I/O waiters: global queue, then find a P */
+            struct g *tail = polled;
+            while (tail->schedlink)
+                tail = tail->schedlink;
+            for (struct g *g2 = polled; g2; g2 = g2->schedlink) {
+                STORE_RLX(&g2->status, G_RUNNABLE);
+                agent_g_state(g2);
+            }
+            if (grt__sched.runq_tail)
+                grt__sched.runq_tail->schedlink = polled;
+            else
+                grt__sched.runq_head = polled;
+            grt__sched.runq_tail = tail;
+            STORE_RLX(&grt__sched.runq_size, grt__sched.runq_size + npolled);
+            may_time = true;
+        }
         struct p *pp;
         if (mp->on_midle) {
             /* a timer is due or a timer sleeper was poked: find a P */
@@ -629,7 +668,13 @@ static void stopm(struct m *mp)
         if (pp) {
             STORE_RLX(&grt__coarse_ns, grt__nanotime());
             acquirep(mp, pp);
+            if (npolled > 1)
+                wakep();
             return;
+        }
+        if (polled) {
+            may_time = false;
+            continue; /* busy Ps take them from the global queue */
         }
         /* Every P is busy: their Ms run their own timers.  Sleep without
          * the timer role so a due timer cannot make us spin. */
@@ -647,8 +692,7 @@ void grt__wake_timer_sleeper(int64_t when)
     struct m *mp = grt__sched.tsleeper;
     if (mp && when < grt__sched.sleep_until) {
         STORE_RLX(&grt__sched.sleep_until, when);
-        STORE_REL(&mp->park, 1);
-        grt__futex_wake(&mp->park, 1);
+        notewakeup(mp);
     }
     unlock(&grt__sched.lock);
     /* No idle M at all, but maybe an idle P: let a spinner look. */
@@ -1084,6 +1128,26 @@ top:
             goto found;
     }
 
+    /* The poller, without blocking, if nobody blocks in it (Go). */
+    if (grt__netpoll_active() && grt__netpoll_lastpoll() != 0) {
+        int n;
+        struct g *list = grt__netpoll(0, &n);
+        if (list) {
+            gp = list;
+            list = list->schedlink;
+            STORE_RLX(&gp->status, G_RUNNABLE);
+            agent_g_state(gp);
+            while (list) {
+                struct g *g2 = list;
+                list = list->schedlink;
+                STORE_RLX(&g2->status, G_RUNNABLE);
+                agent_g_state(g2);
+                runqput(pp, g2, false);
+            }
+            goto found;
+        }
+    }
+
     /* Steal, if not too many Ms are at it already (Go: at most half the
      * busy Ps' worth of spinners). */
     int procs = LOAD_RLX(&grt__sched.gomaxprocs);
@@ -1328,6 +1392,21 @@ int grt__retake(int64_t now)
         n++;
     }
     return n;
+}
+
+void grt__injectglist(struct g *list, int n)
+{
+    if (!list)
+        return;
+    struct g *tail = list;
+    for (struct g *g2 = list; g2; g2 = g2->schedlink) {
+        STORE_RLX(&g2->status, G_RUNNABLE);
+        agent_g_state(g2);
+        tail = g2;
+    }
+    globrunqput_batch(list, tail, n);
+    for (int i = 0; i < n && LOAD_RLX(&grt__sched.npidle) > 0; i++)
+        startm(NULL, false);
 }
 
 /* ---------------------------------------------------------------------

@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define GRT_NO_ERRNO_OVERRIDE 1 /* the runtime uses libc's errno */
 #include "grt.h"
 
 #define HIDDEN __attribute__((visibility("hidden")))
@@ -231,6 +232,7 @@ struct m {
     struct p *oldp;         /* P it held when entering a blocking call */
     bool exiting;           /* its locked G exited: the thread ends */
     bool idlelocked;        /* counted in sched.nmidlelocked; (L) */
+    uint32_t in_poll;       /* atomic: blocked in grt__netpoll */
     /* work for after_switch() on the next context */
     struct g *prevg;
     int after;              /* AFTER_* */
@@ -374,6 +376,21 @@ HIDDEN void grt__wake_timer_sleeper(int64_t when);
  * may still wake a goroutine although every M is idle. */
 HIDDEN extern bool (*grt__checkdead_hook)(void);
 
+/* ---- network poller (netpoll_epoll.c) ---- */
+
+/* Poll once, waiting at most ns (< 0 for ever, 0 not at all); returns the
+ * goroutines made ready, linked by schedlink, and their count in *n. */
+HIDDEN struct g *grt__netpoll(int64_t ns, int *n);
+/* Wake an M blocked in grt__netpoll. */
+HIDDEN void grt__netpoll_break(void);
+/* True when goroutines wait on the poller. */
+HIDDEN bool grt__netpoll_active(void);
+/* Monotonic ns of the last poll; 0 while an M blocks in epoll_wait. */
+HIDDEN int64_t grt__netpoll_lastpoll(void);
+/* Make a list of goroutines (schedlink) runnable from anywhere (sysmon,
+ * an M without a P): global queue, and Ms for idle Ps. */
+HIDDEN void grt__injectglist(struct g *list, int n);
+
 /* sysmon: take Ps from Ms blocked in calls for a whole tick (Go's
  * retake); returns how many were taken. */
 HIDDEN int grt__retake(int64_t now);
@@ -495,5 +512,14 @@ HIDDEN _Noreturn void grt__throw(const char *msg);
 HIDDEN _Noreturn void grt__panic_str(const char *msg);
 /* Go's fatal for sync misuse: "fatal error: msg", exit 2. */
 HIDDEN _Noreturn void grt__fatal(const char *msg);
+
+/* ---- added for sync ---- */
+
+/*
+ * As n calls of grt__sema_release(addr, false), except that *addr is
+ * written only once, first: no waiter woken can find the semaphore's
+ * memory touched after it returns (WaitGroup, whose waiter may free it).
+ */
+HIDDEN void grt__sema_release_n(uint32_t *addr, uint32_t n);
 
 #endif /* GRT_RT_H */

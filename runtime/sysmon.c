@@ -36,7 +36,18 @@ static void *sysmon(void *arg)
     for (;;) {
         int64_t now = grt__nanotime();
         STORE_RLX(&grt__coarse_ns, now);
-        if (grt__retake(now) > 0)
+        int did = grt__retake(now);
+        /* poll the network if nobody has for 10 ms (Go's sysmon) */
+        int64_t lp = grt__netpoll_lastpoll();
+        if (grt__netpoll_active() && lp != 0 && now - lp > 10000000) {
+            int n;
+            struct g *list = grt__netpoll(0, &n);
+            if (list) {
+                grt__injectglist(list, n);
+                did++;
+            }
+        }
+        if (did > 0)
             idle = 0;
         else
             idle++;

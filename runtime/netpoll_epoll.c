@@ -1,0 +1,531 @@
+/*
+ * netpoll_epoll.c - the network poller (Go's netpoll_epoll.go and
+ * netpoll.go, abridged) and the I/O calls built on it: grt_read,
+ * grt_write, grt_accept, grt_connect, grt_fd_wait.
+ *
+ * An fd is registered once, on first use: made non-blocking and added to
+ * one epoll instance edge-triggered for both directions.  A call tries the
+ * operation first; on EAGAIN it parks its goroutine on the fd's poll
+ * descriptor ("IO wait") until the poller sees the edge, a deadline timer
+ * fires, or the fd is closed through grt_close.  An edge with nobody
+ * waiting is remembered (rready/wready), so a goroutine that parks just
+ * after the edge is not lost.
+ *
+ * Who polls: the scheduler, never a dedicated thread.  A P short of work
+ * polls without blocking (grt__netpoll(0)) before stealing; the idle M
+ * that sleeps until the next timer sleeps in epoll_wait instead of on
+ * its futex when goroutines wait for I/O, and is woken through an
+ * eventfd (grt__netpoll_break); sysmon polls when nobody has for 10 ms.
+ *
+ * Poll descriptors live in a two-level table indexed by fd (no realloc
+ * under readers) and are never freed; their seq counts closes, so a
+ * deadline timer of a previous use of the fd does nothing.
+ */
+#include "config.h"
+
+#include "rt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define L1 1024
+#define L2 1024 /* fds 0 .. L1*L2-1 */
+
+struct pd {
+    spinlock lock;        /* guards everything below */
+    int fd;               /* immutable */
+    uint32_t seq;         /* bumped by grt_close */
+    bool registered;      /* added to epoll (and O_NONBLOCK set) */
+    bool closing;         /* grt_close in progress: waiters get EBADF */
+    bool rready, wready;  /* edge seen with no waiter */
+    struct g *rg, *wg;    /* parked reader / writer */
+    bool rtimedout, wtimedout; /* their deadline fired */
+};
+
+static int epfd = -1;
+static int evfd = -1;
+static spinlock init_lock;
+static struct pd **table[L1]; /* L1 pointers to arrays of L2 */
+static int32_t nwaiters;      /* atomic: goroutines parked on the poller */
+static uint32_t break_pending; /* atomic: an eventfd write is in flight */
+static int64_t lastpoll;      /* atomic: coarse ns of the last poll; 0 if
+                                 an M is blocked in epoll_wait */
+
+static bool netpoll_init(void)
+{
+    if (LOAD_ACQ(&epfd) >= 0)
+        return true;
+    lock(&init_lock);
+    if (epfd < 0) {
+        int e = epoll_create1(EPOLL_CLOEXEC);
+        int b = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (e < 0 || b < 0) {
+            if (e >= 0)
+                close(e);
+            if (b >= 0)
+                close(b);
+            unlock(&init_lock);
+            return false;
+        }
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+        epoll_ctl(e, EPOLL_CTL_ADD, b, &ev);
+        evfd = b;
+        STORE_RLX(&lastpoll, coarse_now());
+        STORE_REL(&epfd, e);
+    }
+    unlock(&init_lock);
+    return true;
+}
+
+static struct pd *pd_get(int fd)
+{
+    if (fd < 0 || fd >= L1 * L2)
+        return NULL;
+    struct pd **chunk = LOAD_ACQ(&table[fd / L2]);
+    if (!chunk) {
+        lock(&init_lock);
+        chunk = table[fd / L2];
+        if (!chunk) {
+            chunk = calloc(L2, sizeof *chunk);
+            if (!chunk) {
+                unlock(&init_lock);
+                return NULL;
+            }
+            STORE_REL(&table[fd / L2], chunk);
+        }
+        unlock(&init_lock);
+    }
+    struct pd *pd = LOAD_ACQ(&chunk[fd % L2]);
+    if (!pd) {
+        struct pd *n = calloc(1, sizeof *n);
+        if (!n)
+            return NULL;
+        n->fd = fd;
+        struct pd *expect = NULL;
+        if (__atomic_compare_exchange_n(&chunk[fd % L2], &expect, n, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            pd = n;
+        else {
+            free(n);
+            pd = expect;
+        }
+    }
+    return pd;
+}
+
+/* Make fd pollable; false with errno set when it cannot be. */
+static struct pd *pd_open(int fd)
+{
+    if (!netpoll_init()) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    struct pd *pd = pd_get(fd);
+    if (!pd) {
+        errno = fd < 0 ? EBADF : ENOMEM;
+        return NULL;
+    }
+    if (LOAD_ACQ(&pd->registered))
+        return pd;
+    lock(&pd->lock);
+    if (!pd->registered) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0) {
+            unlock(&pd->lock);
+            return NULL; /* errno from fcntl: EBADF */
+        }
+        if (!(fl & O_NONBLOCK))
+            fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+        struct epoll_event ev;
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        ev.data.ptr = pd;
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno != EEXIST) {
+            /* regular files cannot be polled: they never block */
+            if (errno != EPERM) {
+                unlock(&pd->lock);
+                return NULL;
+            }
+        }
+        pd->rready = pd->wready = false;
+        pd->closing = false;
+        STORE_REL(&pd->registered, true);
+    }
+    unlock(&pd->lock);
+    return pd;
+}
+
+/* Deadline timer: wake the waiter of one direction of one use of pd. */
+struct io_timer {
+    struct timer t;
+    struct pd *pd;
+    uint32_t seq;
+    struct g *g;          /* the waiter, in rg, wg or both */
+};
+
+static void io_timeout(struct timer *t, int64_t now)
+{
+    (void)now;
+    struct io_timer *it = (struct io_timer *)t;
+    struct pd *pd = it->pd;
+    struct g *gp = NULL;
+    lock(&pd->lock);
+    if (pd->seq == it->seq && (pd->rg == it->g || pd->wg == it->g)) {
+        gp = it->g;
+        if (pd->rg == gp)
+            pd->rg = NULL;
+        if (pd->wg == gp)
+            pd->wg = NULL;
+        pd->rtimedout = true;
+    }
+    unlock(&pd->lock);
+    if (gp) {
+        XADD(&nwaiters, -1);
+        grt__ready(gp);
+    }
+}
+
+/*
+ * Park until pd is ready for one of mask (GRT_READ, GRT_WRITE or both)
+ * or the deadline (absolute monotonic ns; 0 none) passes.  Returns 0
+ * when (maybe) ready: the caller retries its call; -1 with errno
+ * ETIMEDOUT, EBADF (grt_close) or EBUSY (another goroutine already waits
+ * on that direction of the fd).
+ */
+static int pd_wait(struct pd *pd, int mask, int64_t deadline)
+{
+    struct g *gp = getg();
+    lock(&pd->lock);
+    if (pd->closing) {
+        unlock(&pd->lock);
+        errno = EBADF;
+        return -1;
+    }
+    if (((mask & GRT_READ) && pd->rready) ||
+        ((mask & GRT_WRITE) && pd->wready)) {
+        if (mask & GRT_READ)
+            pd->rready = false;
+        if (mask & GRT_WRITE)
+            pd->wready = false;
+        unlock(&pd->lock);
+        return 0;
+    }
+    if (((mask & GRT_READ) && pd->rg) || ((mask & GRT_WRITE) && pd->wg)) {
+        unlock(&pd->lock);
+        errno = EBUSY;
+        return -1;
+    }
+    if (mask & GRT_READ)
+        pd->rg = gp;
+    if (mask & GRT_WRITE)
+        pd->wg = gp;
+    pd->rtimedout = pd->wtimedout = false;
+    uint32_t seq = pd->seq;
+    struct io_timer it;
+    if (deadline) {
+        memset(&it, 0, sizeof it);
+        it.t.f = io_timeout;
+        it.t.idx = -1;
+        it.pd = pd;
+        it.seq = pd->seq;
+        it.g = gp;
+    }
+    XADD(&nwaiters, 1);
+    if (deadline)
+        grt__timer_add(&it.t, deadline);
+    grt__park(WAIT_IO, pd, &pd->lock);
+    if (deadline)
+        grt__timer_del(&it.t);
+    lock(&pd->lock);
+    /* woken through one direction: leave the other slot */
+    if (pd->rg == gp)
+        pd->rg = NULL;
+    if (pd->wg == gp)
+        pd->wg = NULL;
+    bool to = pd->rtimedout || pd->wtimedout;
+    bool closed = pd->closing || pd->seq != seq;
+    pd->rtimedout = pd->wtimedout = false;
+    unlock(&pd->lock);
+    if (closed) {
+        errno = EBADF;
+        return -1;
+    }
+    if (to) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Poll once, waiting at most ns (< 0: until something happens; 0: not at
+ * all).  Readied goroutines are linked through schedlink and returned;
+ * *n counts them.  Called without a P or with one, no locks held.
+ */
+struct g *grt__netpoll(int64_t ns, int *n)
+{
+    *n = 0;
+    if (LOAD_ACQ(&epfd) < 0)
+        return NULL;
+    struct epoll_event evs[128];
+    int timeout = ns < 0 ? -1 : ns == 0 ? 0 : (int)((ns + 999999) / 1000000);
+    if (ns > 0 && timeout == 0)
+        timeout = 1;
+    if (ns != 0)
+        STORE_RLX(&lastpoll, 0);
+    int k = epoll_wait(epfd, evs, 128, timeout);
+    STORE_RLX(&lastpoll, grt__nanotime());
+    struct g *list = NULL;
+    for (int i = 0; i < k; i++) {
+        struct pd *pd = evs[i].data.ptr;
+        if (!pd) {
+            uint64_t v;
+            if (read(evfd, &v, sizeof v) < 0) {
+            }
+            STORE_REL(&break_pending, 0);
+            continue;
+        }
+        uint32_t e = evs[i].events;
+        struct g *r = NULL, *w = NULL;
+        lock(&pd->lock);
+        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+            if (pd->rg) {
+                r = pd->rg;
+                pd->rg = NULL;
+            } else {
+                pd->rready = true;
+            }
+        }
+        if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+            if (pd->wg) {
+                w = pd->wg;
+                pd->wg = NULL;
+            } else {
+                pd->wready = true;
+            }
+        }
+        if (r && pd->wg == r)
+            pd->wg = NULL; /* it waited on both directions */
+        if (w && pd->rg == w)
+            pd->rg = NULL;
+        unlock(&pd->lock);
+        if (r) {
+            r->schedlink = list;
+            list = r;
+            ++*n;
+        }
+        if (w && w != r) {
+            w->schedlink = list;
+            list = w;
+            ++*n;
+        }
+    }
+    if (*n)
+        XADD(&nwaiters, -*n);
+    return list;
+}
+
+/* Interrupt an M blocked in grt__netpoll (Go's netpollBreak). */
+void grt__netpoll_break(void)
+{
+    if (LOAD_ACQ(&epfd) < 0)
+        return;
+    uint32_t zero = 0;
+    if (!__atomic_compare_exchange_n(&break_pending, &zero, 1, false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return;
+    uint64_t one = 1;
+    if (write(evfd, &one, sizeof one) < 0) {
+    }
+}
+
+bool grt__netpoll_active(void)
+{
+    return LOAD_ACQ(&epfd) >= 0 && LOAD_RLX(&nwaiters) > 0;
+}
+
+int64_t grt__netpoll_lastpoll(void)
+{
+    return LOAD_RLX(&lastpoll);
+}
+
+/* ---------------------------------------------------------------------
+ * The I/O calls
+ * --------------------------------------------------------------------- */
+
+static int64_t deadline_of(int64_t timeout_ns)
+{
+    if (timeout_ns < 0)
+        return 0;
+    int64_t now = grt__nanotime();
+    if (timeout_ns > INT64_MAX - now)
+        return 0;
+    return now + (timeout_ns ? timeout_ns : 1);
+}
+
+ssize_t grt_read(int fd, void *buf, size_t n)
+{
+    struct pd *pd = pd_open(fd);
+    if (!pd)
+        return -1;
+    for (;;) {
+        ssize_t r = read(fd, buf, n);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -1;
+        if (pd_wait(pd, GRT_READ, 0) < 0)
+            return -1;
+    }
+}
+
+ssize_t grt_write(int fd, const void *buf, size_t n)
+{
+    struct pd *pd = pd_open(fd);
+    if (!pd)
+        return -1;
+    size_t done = 0;
+    while (done < n || n == 0) {
+        ssize_t r = write(fd, (const char *)buf + done, n - done);
+        if (r >= 0) {
+            done += (size_t)r;
+            if (n == 0)
+                break;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return done ? (ssize_t)done : -1;
+        if (pd_wait(pd, GRT_WRITE, 0) < 0)
+            return done ? (ssize_t)done : -1;
+    }
+    return (ssize_t)done;
+}
+
+int grt_accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    struct pd *pd = pd_open(fd);
+    if (!pd)
+        return -1;
+    for (;;) {
+        int c = accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c >= 0)
+            return c;
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -1;
+        if (pd_wait(pd, GRT_READ, 0) < 0)
+            return -1;
+    }
+}
+
+int grt_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    struct pd *pd = pd_open(fd);
+    if (!pd)
+        return -1;
+    int r = connect(fd, addr, len);
+    if (r == 0)
+        return 0;
+    if (errno != EINPROGRESS && errno != EINTR && errno != EAGAIN)
+        return -1;
+    for (;;) {
+        if (pd_wait(pd, GRT_WRITE, 0) < 0)
+            return -1;
+        int err = 0;
+        socklen_t el = sizeof err;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+            return -1;
+        if (err == 0) {
+            /* writable with no error: connected, unless still pending */
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof ss;
+            if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+                return 0;
+            if (errno != ENOTCONN)
+                return -1;
+            continue;
+        }
+        errno = err;
+        return -1;
+    }
+}
+
+int grt_fd_wait(int fd, int events, int64_t timeout_ns)
+{
+    if (!(events & (GRT_READ | GRT_WRITE)) ||
+        (events & ~(GRT_READ | GRT_WRITE))) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct pd *pd = pd_open(fd);
+    if (!pd)
+        return -1;
+    int64_t deadline = deadline_of(timeout_ns);
+    for (;;) {
+        /* what is ready now (level), without blocking */
+        struct pollfd pf = {.fd = fd, .events = 0};
+        if (events & GRT_READ)
+            pf.events |= POLLIN | POLLRDHUP;
+        if (events & GRT_WRITE)
+            pf.events |= POLLOUT;
+        int r = poll(&pf, 1, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (pf.revents & POLLNVAL) {
+            errno = EBADF;
+            return -1;
+        }
+        int ready = 0;
+        if (pf.revents & (POLLIN | POLLRDHUP | POLLERR | POLLHUP))
+            ready |= events & GRT_READ;
+        if (pf.revents & (POLLOUT | POLLERR | POLLHUP))
+            ready |= events & GRT_WRITE;
+        if (ready)
+            return ready;
+        if (timeout_ns == 0)
+            return 0;
+        if (pd_wait(pd, events, deadline) < 0)
+            return errno == ETIMEDOUT ? 0 : -1;
+    }
+}
+
+int grt_close(int fd)
+{
+    struct pd *pd = fd >= 0 ? pd_get(fd) : NULL;
+    struct g *r = NULL, *w = NULL;
+    if (pd && LOAD_ACQ(&pd->registered)) {
+        lock(&pd->lock);
+        pd->closing = true;
+        pd->seq++;
+        r = pd->rg;
+        w = pd->wg;
+        pd->rg = pd->wg = NULL;
+        pd->registered = false;
+        pd->rready = pd->wready = false;
+        if (LOAD_ACQ(&epfd) >= 0)
+            epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+        unlock(&pd->lock);
+        int n = (r != NULL) + (w != NULL && w != r);
+        if (n)
+            XADD(&nwaiters, -n);
+        if (r)
+            grt__ready(r);
+        if (w && w != r)
+            grt__ready(w);
+    }
+    return close(fd);
+}

@@ -1,0 +1,543 @@
+/*
+ * sync.c - WaitGroup, Mutex, RWMutex, Once and Cond: Go's sync package,
+ * ported line by line onto the address semaphores of sema.c.
+ *
+ * Every object is a plain struct of include/grt.h whose private fields
+ * are the Go struct's fields; all zeros is the unlocked or empty state.
+ * Go's atomics are sequentially consistent; here each read-modify-write
+ * is acquire-release (it orders the protected data, and every word is
+ * only ever changed by RMWs or by stores under exclusive ownership), and
+ * Go's plain racy reads of state words are relaxed loads.  Cond's
+ * notify list keeps Go's sequentially consistent loads and stores.
+ *
+ * Wait reasons and objects, for dumps and the wait-for graph: a Mutex
+ * waiter shows "sync.Mutex.Lock" on the mutex; a writer of an RWMutex
+ * shows "sync.RWMutex.Lock" both while it takes the internal writer mutex
+ * and while it waits for readers to leave; a reader "sync.RWMutex.RLock";
+ * both on the RWMutex (whose first member is that mutex, so the two
+ * addresses are the same).  A goroutine behind another caller of
+ * grt_once_do shows "sync.Mutex.Lock", as with Go's Once.  A locked
+ * mutex records its owner's goroutine id in owner_ (relaxed; a hint for
+ * the wait-for graph: any goroutine may unlock, as in Go).
+ *
+ * Not as Go: a C function cannot panic through grt_once_do, but one that
+ * calls grt_goexit leaves the Once locked and not done for ever (Go's
+ * defers would unlock it).  The sync.Cond copy checker has no C analogue.
+ */
+#include "config.h"
+
+#include "rt.h"
+
+/* Every function here may run before the runtime has started; those that
+ * may park reach getm() (which starts it) before parking. */
+
+/* ---------------------------------------------------------------------
+ * Mutex (Go's sync/mutex.go)
+ *
+ * state_: bit 0 locked, bit 1 a woken waiter is competing (so Unlock
+ * need not wake another), bit 2 starvation mode, bits 3.. waiters.
+ *
+ * Normal mode: waiters queue FIFO, but a woken waiter competes with new
+ * arrivals (who are on the CPU and usually win); a waiter that loses goes
+ * back to the front of the queue.  A waiter that has waited more than
+ * 1 ms switches the mutex to starvation mode: Unlock then hands the mutex
+ * straight to the first waiter, and arrivals queue at the tail without
+ * trying.  The last waiter, or one that waited less than 1 ms, switches
+ * back to normal mode.
+ * --------------------------------------------------------------------- */
+
+enum {
+    MUTEX_LOCKED = 1,
+    MUTEX_WOKEN = 2,
+    MUTEX_STARVING = 4,
+    MUTEX_WAITER_SHIFT = 3,
+};
+
+#define STARVATION_THRESHOLD_NS 1000000 /* 1 ms */
+#define ACTIVE_SPIN 4                   /* spins before queueing */
+#define ACTIVE_SPIN_CNT 30              /* pause instructions per spin */
+
+_Static_assert(sizeof(((grt_mutex *)0)->state_) == sizeof(int32_t),
+               "mutex state is Go's int32");
+_Static_assert(sizeof(((grt_mutex *)0)->sema_) == sizeof(uint32_t),
+               "mutex sema is a sema.c semaphore");
+
+/*
+ * Go's sync_runtime_canSpin: spin only a few times, only on a multicore
+ * machine with GOMAXPROCS > 1, at least one other P running, and nothing
+ * queued on our own P (the lock holder may be waiting for it).
+ */
+static inline bool can_spin(int iter)
+{
+    if (iter >= ACTIVE_SPIN || LOAD_RLX(&grt__sched.ncpu) <= 1)
+        return false;
+    int32_t procs = LOAD_RLX(&grt__sched.gomaxprocs);
+    if (procs <= LOAD_RLX(&grt__sched.npidle) +
+                     LOAD_RLX(&grt__sched.nmspinning) + 1)
+        return false;
+    struct p *pp = grt__tls_m->p;
+    if (!pp || LOAD_RLX(&pp->runq_head) != LOAD_RLX(&pp->runq_tail) ||
+        LOAD_RLX(&pp->runnext))
+        return false;
+    return true;
+}
+
+static inline void do_spin(void)
+{
+    for (int i = 0; i < ACTIVE_SPIN_CNT; i++)
+        cpu_relax();
+}
+
+/* Go's Mutex.lockSlow; r and obj are what a parked waiter shows. */
+static void mutex_lock_slow(grt_mutex *m, enum wait_reason r, void *obj)
+{
+    int64_t wait_start = 0;
+    bool starving = false;
+    bool awoke = false;
+    int iter = 0;
+    int32_t old = LOAD_RLX(&m->state_);
+    for (;;) {
+        /* Don't spin in starvation mode: ownership is handed to waiters,
+         * so we could not take the mutex anyway. */
+        if ((old & (MUTEX_LOCKED | MUTEX_STARVING)) == MUTEX_LOCKED &&
+            can_spin(iter)) {
+            /* Set the woken flag so Unlock doesn't wake anyone else
+             * while we are spinning for it. */
+            int32_t o = old;
+            if (!awoke && !(old & MUTEX_WOKEN) &&
+                (old >> MUTEX_WAITER_SHIFT) != 0 &&
+                CAS(&m->state_, &o, old | MUTEX_WOKEN))
+                awoke = true;
+            do_spin();
+            iter++;
+            old = LOAD_RLX(&m->state_);
+            continue;
+        }
+        int32_t new = old;
+        /* Don't try to take a starving mutex: arrivals must queue. */
+        if (!(old & MUTEX_STARVING))
+            new |= MUTEX_LOCKED;
+        if (old & (MUTEX_LOCKED | MUTEX_STARVING))
+            new += 1 << MUTEX_WAITER_SHIFT;
+        /* Switch to starvation mode, unless the mutex is free now (then
+         * Unlock would expect waiters that a starving mutex lacks). */
+        if (starving && (old & MUTEX_LOCKED))
+            new |= MUTEX_STARVING;
+        if (awoke) {
+            /* We were woken from sleep (or claimed the flag while
+             * spinning): reset the flag in either case. */
+            if (!(new & MUTEX_WOKEN))
+                grt__throw("sync: inconsistent mutex state");
+            new &= ~MUTEX_WOKEN;
+        }
+        /* On failure CAS reloads old, as Go's `old = m.state`. */
+        if (!CAS(&m->state_, &old, new))
+            continue;
+        if (!(old & (MUTEX_LOCKED | MUTEX_STARVING)))
+            break; /* locked the mutex with the CAS */
+        /* Waited before: queue at the front. */
+        bool lifo = wait_start != 0;
+        if (wait_start == 0)
+            wait_start = grt__nanotime();
+        grt__sema_acquire(&m->sema_, lifo, r, obj);
+        starving = starving ||
+                   grt__nanotime() - wait_start > STARVATION_THRESHOLD_NS;
+        old = LOAD_RLX(&m->state_);
+        if (old & MUTEX_STARVING) {
+            /* The mutex was handed to us: Unlock left it unlocked, with
+             * us still counted as a waiter and no woken flag. */
+            if ((old & (MUTEX_LOCKED | MUTEX_WOKEN)) ||
+                (old >> MUTEX_WAITER_SHIFT) == 0)
+                grt__throw("sync: inconsistent mutex state");
+            int32_t delta = MUTEX_LOCKED - (1 << MUTEX_WAITER_SHIFT);
+            /* Leave starvation mode if we are the last waiter or did not
+             * really starve: two goroutines could otherwise run in lock
+             * step in starvation mode for ever. */
+            if (!starving || (old >> MUTEX_WAITER_SHIFT) == 1)
+                delta -= MUTEX_STARVING;
+            XADD(&m->state_, delta);
+            break;
+        }
+        awoke = true;
+        iter = 0;
+    }
+}
+
+static inline void mutex_lock(grt_mutex *m, enum wait_reason r, void *obj)
+{
+    int64_t self = getg()->goid; /* starts the runtime if needed */
+    int32_t z = 0;
+    if (unlikely(!CAS(&m->state_, &z, MUTEX_LOCKED)))
+        mutex_lock_slow(m, r, obj);
+    STORE_RLX(&m->owner_, self);
+}
+
+void grt_mutex_lock(grt_mutex *m)
+{
+    mutex_lock(m, WAIT_MUTEX_LOCK, m);
+}
+
+bool grt_mutex_trylock(grt_mutex *m)
+{
+    int64_t self = getg()->goid;
+    int32_t old = LOAD_RLX(&m->state_);
+    if (old & (MUTEX_LOCKED | MUTEX_STARVING))
+        return false;
+    /* There may be a goroutine waiting for the mutex, but we are running
+     * now and can try to grab it before it wakes. */
+    if (!CAS(&m->state_, &old, old | MUTEX_LOCKED))
+        return false;
+    STORE_RLX(&m->owner_, self);
+    return true;
+}
+
+/* Go's Mutex.unlockSlow; new is the state just after the unlock. */
+static void mutex_unlock_slow(grt_mutex *m, int32_t new)
+{
+    if (!((new + MUTEX_LOCKED) & MUTEX_LOCKED))
+        grt__fatal("sync: unlock of unlocked mutex");
+    if (!(new & MUTEX_STARVING)) {
+        int32_t old = new;
+        for (;;) {
+            /* Nobody to wake, or someone already woken or holding it
+             * will take care of the rest; in starvation mode ownership
+             * goes straight to the next waiter (not this branch). */
+            if ((old >> MUTEX_WAITER_SHIFT) == 0 ||
+                (old & (MUTEX_LOCKED | MUTEX_WOKEN | MUTEX_STARVING)))
+                return;
+            /* Take the right to wake someone. */
+            new = (old - (1 << MUTEX_WAITER_SHIFT)) | MUTEX_WOKEN;
+            if (CAS(&m->state_, &old, new)) {
+                grt__sema_release(&m->sema_, false);
+                return;
+            }
+        }
+    } else {
+        /* Starving: hand the mutex to the next waiter and yield to it.
+         * The locked bit stays clear; the waiter sets it.  Arrivals see
+         * the starving bit and queue, so the waiter gets it. */
+        grt__sema_release(&m->sema_, true);
+    }
+}
+
+void grt_mutex_unlock(grt_mutex *m)
+{
+    /* Clear the owner before the releasing RMW, so a new owner's store
+     * (after its acquiring CAS) comes later in owner_'s order. */
+    STORE_RLX(&m->owner_, 0);
+    int32_t new = XADD(&m->state_, -MUTEX_LOCKED) - MUTEX_LOCKED;
+    if (unlikely(new != 0))
+        mutex_unlock_slow(m, new);
+}
+
+/* ---------------------------------------------------------------------
+ * RWMutex (Go's sync/rwmutex.go)
+ *
+ * reader_count_ counts readers holding or waiting; a writer subtracts
+ * RWMUTEX_MAX_READERS from it, so readers that arrive after see it
+ * negative and wait on reader_sem_.  reader_wait_ counts the readers the
+ * writer still waits for; the last one to leave releases writer_sem_.
+ * --------------------------------------------------------------------- */
+
+#define RWMUTEX_MAX_READERS (1 << 30)
+
+void grt_rwmutex_rlock(grt_rwmutex *rw)
+{
+    getm();
+    if (XADD(&rw->reader_count_, 1) + 1 < 0) {
+        /* A writer is pending: wait for it. */
+        grt__sema_acquire(&rw->reader_sem_, false, WAIT_RWMUTEX_RLOCK, rw);
+    }
+}
+
+bool grt_rwmutex_tryrlock(grt_rwmutex *rw)
+{
+    int32_t c = LOAD_RLX(&rw->reader_count_);
+    for (;;) {
+        if (c < 0)
+            return false; /* a writer is pending or active */
+        if (CAS(&rw->reader_count_, &c, c + 1))
+            return true;
+    }
+}
+
+static void rwmutex_runlock_slow(grt_rwmutex *rw, int32_t r)
+{
+    if (r + 1 == 0 || r + 1 == -RWMUTEX_MAX_READERS)
+        grt__fatal("sync: RUnlock of unlocked RWMutex");
+    /* A writer is pending: the last departing reader lets it in. */
+    if (XADD(&rw->reader_wait_, -1) - 1 == 0)
+        grt__sema_release(&rw->writer_sem_, false);
+}
+
+void grt_rwmutex_runlock(grt_rwmutex *rw)
+{
+    int32_t r = XADD(&rw->reader_count_, -1) - 1;
+    if (unlikely(r < 0))
+        rwmutex_runlock_slow(rw, r);
+}
+
+void grt_rwmutex_lock(grt_rwmutex *rw)
+{
+    /* First, resolve competition with other writers. */
+    mutex_lock(&rw->w_, WAIT_RWMUTEX_LOCK, rw);
+    /* Announce to readers there is a pending writer; r is how many
+     * readers are active now. */
+    int32_t r = XADD(&rw->reader_count_, -RWMUTEX_MAX_READERS);
+    /* Wait for active readers. */
+    if (r != 0 && XADD(&rw->reader_wait_, r) + r != 0)
+        grt__sema_acquire(&rw->writer_sem_, false, WAIT_RWMUTEX_LOCK, rw);
+}
+
+bool grt_rwmutex_trylock(grt_rwmutex *rw)
+{
+    if (!grt_mutex_trylock(&rw->w_))
+        return false;
+    int32_t z = 0;
+    if (!CAS(&rw->reader_count_, &z, -RWMUTEX_MAX_READERS)) {
+        grt_mutex_unlock(&rw->w_);
+        return false;
+    }
+    return true;
+}
+
+void grt_rwmutex_unlock(grt_rwmutex *rw)
+{
+    /* Announce to readers there is no active writer. */
+    int32_t r = XADD(&rw->reader_count_, RWMUTEX_MAX_READERS) +
+                RWMUTEX_MAX_READERS;
+    if (r >= RWMUTEX_MAX_READERS)
+        grt__fatal("sync: Unlock of unlocked RWMutex");
+    /* Unblock the r readers that queued behind us (Go releases them one
+     * by one; one call does the same under one root lock). */
+    if (r > 0)
+        grt__sema_release_n(&rw->reader_sem_, (uint32_t)r);
+    /* Allow other writers to proceed. */
+    grt_mutex_unlock(&rw->w_);
+}
+
+/* ---------------------------------------------------------------------
+ * WaitGroup (Go's sync/waitgroup.go)
+ *
+ * state_ is counter << 32 | waiters.  The waiter count only grows while
+ * the counter is positive; when Add brings the counter to zero it resets
+ * the whole state and wakes exactly the waiters it counted.
+ * --------------------------------------------------------------------- */
+
+_Static_assert(offsetof(grt_wg, state_) % _Alignof(uint64_t) == 0 &&
+                   sizeof(((grt_wg *)0)->state_) == sizeof(uint64_t),
+               "WaitGroup state is one aligned 64-bit word");
+
+void grt_wg_add(grt_wg *wg, int64_t delta)
+{
+    uint64_t state = __atomic_add_fetch(&wg->state_, (uint64_t)delta << 32,
+                                        __ATOMIC_ACQ_REL);
+    int32_t v = (int32_t)(state >> 32); /* counter */
+    uint32_t w = (uint32_t)state;       /* waiters */
+    if (v < 0)
+        grt__panic_str("sync: negative WaitGroup counter");
+    if (w != 0 && delta > 0 && v == (int32_t)delta)
+        grt__panic_str(
+            "sync: WaitGroup misuse: Add called concurrently with Wait");
+    if (v > 0 || w == 0)
+        return;
+    /*
+     * The counter is 0 and there are waiters.  Now there can't be
+     * concurrent changes of the state: Adds must not happen concurrently
+     * with Wait, and Wait does not add waiters once it sees counter == 0.
+     * Still do a cheap sanity check to detect misuse.
+     */
+    if (LOAD_RLX(&wg->state_) != state)
+        grt__panic_str(
+            "sync: WaitGroup misuse: Add called concurrently with Wait");
+    /* Reset waiters count to 0; the semaphore release below orders this
+     * store before each waiter's check of the state. */
+    STORE_RLX(&wg->state_, 0);
+    /*
+     * Wake the w waiters.  Go calls Semrelease w times; here one call
+     * adds w at once and then never touches the WaitGroup again, because
+     * the first waiter to return may free it (API.md: a wait group may go
+     * out of scope as soon as grt_wg_wait returns).
+     */
+    grt__sema_release_n(&wg->sema_, w);
+}
+
+void grt_wg_done(grt_wg *wg)
+{
+    grt_wg_add(wg, -1);
+}
+
+void grt_wg_wait(grt_wg *wg)
+{
+    getm();
+    uint64_t state = LOAD_ACQ(&wg->state_);
+    for (;;) {
+        int32_t v = (int32_t)(state >> 32);
+        if (v == 0)
+            return; /* counter is 0, no need to wait */
+        /* Increment the waiters count; on failure CAS reloads state. */
+        if (CAS(&wg->state_, &state, state + 1)) {
+            grt__sema_acquire(&wg->sema_, false, WAIT_WAITGROUP, wg);
+            if (LOAD_RLX(&wg->state_) != 0)
+                grt__panic_str("sync: WaitGroup is reused before previous "
+                               "Wait has returned");
+            return;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------
+ * Once (Go's sync/once.go)
+ * --------------------------------------------------------------------- */
+
+/* Go's Once.doSlow: callers behind the first wait on the mutex. */
+static void once_slow(grt_once *o, void (*fn)(void *), void *arg)
+{
+    grt_mutex_lock(&o->m_);
+    if (LOAD_RLX(&o->done_) == 0) {
+        fn(arg);
+        /* Pairs with the acquire load of the fast path: whoever sees
+         * done_ == 1 also sees everything fn did. */
+        STORE_REL(&o->done_, 1);
+    }
+    grt_mutex_unlock(&o->m_);
+}
+
+void grt_once_do(grt_once *o, void (*fn)(void *), void *arg)
+{
+    /* Not a CAS on done_: every caller must return only after fn has
+     * finished, so the losers must wait (on the mutex). */
+    if (likely(LOAD_ACQ(&o->done_) != 0))
+        return;
+    once_slow(o, fn, arg);
+}
+
+/* ---------------------------------------------------------------------
+ * Cond (Go's sync/cond.go over runtime/sema.go's notifyList)
+ *
+ * A waiter takes a ticket (wait_++) before it unlocks the mutex, then
+ * parks on the list unless its ticket has been notified already.
+ * notify_ is the next ticket to notify: Signal wakes the waiter holding
+ * it (the oldest unnotified), Broadcast notifies every ticket handed out.
+ * So a Signal after a Wait's unlock is never lost, even if the waiter has
+ * not reached the list yet.  lock_ guards the list and notify_'s writes;
+ * wait_ and notify_ are also read without it on the fast paths, with
+ * sequentially consistent accesses as in Go.
+ * --------------------------------------------------------------------- */
+
+struct condwaiter {
+    struct g *gp;
+    uint32_t ticket;
+    struct condwaiter *next;
+};
+
+_Static_assert(sizeof(spinlock) == sizeof(((grt_cond *)0)->lock_) &&
+                   _Alignof(spinlock) <= _Alignof(uint32_t),
+               "grt_cond.lock_ holds a runtime spin lock");
+_Static_assert(sizeof(((grt_cond *)0)->head_) == sizeof(struct condwaiter *),
+               "grt_cond.head_ holds a waiter pointer");
+
+static inline spinlock *cond_lock(grt_cond *c)
+{
+    return (spinlock *)&c->lock_;
+}
+
+/* Ticket order with wrap-around (Go's less). */
+static inline bool ticket_less(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+
+static void notify_list_wait(grt_cond *c, uint32_t t)
+{
+    spinlock *lk = cond_lock(c);
+    lock(lk);
+    /* Return right away if this ticket has already been notified. */
+    if (ticket_less(t, __atomic_load_n(&c->notify_, __ATOMIC_SEQ_CST))) {
+        unlock(lk);
+        return;
+    }
+    struct condwaiter s = {.gp = getg(), .ticket = t, .next = NULL};
+    struct condwaiter *tail = c->tail_;
+    if (!tail)
+        c->head_ = &s;
+    else
+        tail->next = &s;
+    c->tail_ = &s;
+    /* The list lock is released once we are off our stack, so a
+     * notifier that finds s finds a parked goroutine. */
+    grt__park(WAIT_COND, c, lk);
+}
+
+void grt_cond_wait(grt_cond *c, grt_mutex *m)
+{
+    getm();
+    uint32_t t = __atomic_fetch_add(&c->wait_, 1, __ATOMIC_SEQ_CST);
+    grt_mutex_unlock(m);
+    notify_list_wait(c, t);
+    grt_mutex_lock(m);
+}
+
+void grt_cond_signal(grt_cond *c)
+{
+    /* Fast path: no waiters since the last notification. */
+    if (__atomic_load_n(&c->wait_, __ATOMIC_SEQ_CST) ==
+        __atomic_load_n(&c->notify_, __ATOMIC_SEQ_CST))
+        return;
+    spinlock *lk = cond_lock(c);
+    lock(lk);
+    /* Re-check under the lock: another notifier may have caught up. */
+    uint32_t t = LOAD_RLX(&c->notify_);
+    if (t == __atomic_load_n(&c->wait_, __ATOMIC_SEQ_CST)) {
+        unlock(lk);
+        return;
+    }
+    /* Ticket t is notified now, whether or not its waiter has queued: a
+     * waiter that queues later sees it and does not park. */
+    __atomic_store_n(&c->notify_, t + 1, __ATOMIC_SEQ_CST);
+    struct condwaiter *prev = NULL;
+    for (struct condwaiter *s = c->head_; s; prev = s, s = s->next) {
+        if (s->ticket != t)
+            continue;
+        struct condwaiter *n = s->next;
+        if (prev)
+            prev->next = n;
+        else
+            c->head_ = n;
+        if (!n)
+            c->tail_ = prev;
+        unlock(lk);
+        /* s stays valid until its goroutine runs, i.e. until ready. */
+        struct g *gp = s->gp;
+        s->next = NULL;
+        grt__ready(gp);
+        return;
+    }
+    unlock(lk);
+}
+
+void grt_cond_broadcast(grt_cond *c)
+{
+    /* Fast path: no waiters since the last notification. */
+    if (__atomic_load_n(&c->wait_, __ATOMIC_SEQ_CST) ==
+        __atomic_load_n(&c->notify_, __ATOMIC_SEQ_CST))
+        return;
+    spinlock *lk = cond_lock(c);
+    lock(lk);
+    struct condwaiter *s = c->head_;
+    c->head_ = NULL;
+    c->tail_ = NULL;
+    /* Every ticket handed out so far is notified. */
+    __atomic_store_n(&c->notify_, __atomic_load_n(&c->wait_, __ATOMIC_SEQ_CST),
+                     __ATOMIC_SEQ_CST);
+    unlock(lk);
+    /* The detached waiters are all parked and ours until readied: read
+     * each link before waking its owner, which may then return. */
+    while (s) {
+        struct condwaiter *next = s->next;
+        struct g *gp = s->gp;
+        s->next = NULL;
+        grt__ready(gp);
+        s = next;
+    }
+}
