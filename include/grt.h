@@ -111,6 +111,17 @@ GRT_API int grt_num_goroutine(void);
 GRT_API void grt_lock_os_thread(void);
 GRT_API void grt_unlock_os_thread(void);
 
+/*
+ * A goroutine that runs 10 ms without reaching the scheduler is
+ * preempted asynchronously (a signal makes it yield at a safe point in
+ * its own code) and may then resume on another thread.  These bracket a
+ * region where that must not happen (for instance one that holds the
+ * address of a thread-local variable); they nest.  GRT_ASYNCPREEMPT=0
+ * turns asynchronous preemption off for the whole program.
+ */
+GRT_API void grt_preempt_disable(void);
+GRT_API void grt_preempt_enable(void);
+
 /* ------------------------------------------------------------------------
  * Channels
  * ------------------------------------------------------------------------ */

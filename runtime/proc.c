@@ -1285,6 +1285,17 @@ void grt__ready(struct g *gp)
     wakep();
 }
 
+void grt__preempt_yield(void)
+{
+    struct m *mp = grt__tls_m;
+    struct g *gp = mp->curg;
+    struct p *pp = mp->p;
+    STORE_RLX(&pp->preemptions, pp->preemptions + 1);
+    STORE_RLX(&gp->status, G_RUNNABLE);
+    agent_g_state(gp);
+    switch_out(mp, gp, AFTER_GLOBAL, NULL);
+}
+
 void grt_yield(void)
 {
     struct m *mp = getm();
@@ -1735,6 +1746,7 @@ static void init_locked(void)
     sigaltstack_init();
     grt__signals_init();
     grt__tls_m = mp;
+    grt__preempt_init();
     agent_m_new(mp);
     agent_g_alloc(g1);
     agent_g_start(g1);

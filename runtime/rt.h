@@ -207,7 +207,7 @@ struct g {
     struct g *allnext, *allprev; /* all-G list; under sched.allg_lock */
     struct m *lockedm;     /* M it is locked to (grt_lock_os_thread) */
     uint32_t lock_count;   /* grt_lock_os_thread nesting depth */
-    uint32_t pad3;
+    uint32_t preempt_off;  /* grt_preempt_disable depth; owner only */
     /* sanitizer fiber handles */
     void *asan_fake_stack;
     void *tsan_fiber;
@@ -233,6 +233,7 @@ struct m {
     bool exiting;           /* its locked G exited: the thread ends */
     bool idlelocked;        /* counted in sched.nmidlelocked; (L) */
     uint32_t in_poll;       /* atomic: blocked in grt__netpoll */
+    uint32_t preempt_tick;  /* atomic: schedtick sysmon wants ended */
     /* work for after_switch() on the next context */
     struct g *prevg;
     int after;              /* AFTER_* */
@@ -308,6 +309,8 @@ struct p {
     uint32_t syscalltick;   /* bumped on every syscall_enter; owner */
     uint32_t sysmon_tick;   /* syscalltick sysmon saw last; sysmon only */
     int64_t syscall_when;   /* coarse ns of the last syscall_enter */
+    uint32_t sysmon_schedtick; /* schedtick sysmon saw last; sysmon only */
+    int64_t sysmon_schedwhen;  /* when it saw it change; sysmon only */
 };
 
 /* ---- the global scheduler ---- */
@@ -390,6 +393,13 @@ HIDDEN int64_t grt__netpoll_lastpoll(void);
 /* Make a list of goroutines (schedlink) runnable from anywhere (sysmon,
  * an M without a P): global queue, and Ms for idle Ps. */
 HIDDEN void grt__injectglist(struct g *list, int n);
+
+/* ---- asynchronous preemption (preempt.c) ---- */
+HIDDEN void grt__preempt_init(void);
+/* sysmon: signal Ms whose goroutine ran a quantum; returns how many. */
+HIDDEN int grt__preempt_check(int64_t now);
+/* The preempted goroutine gives its P away (proc.c). */
+HIDDEN void grt__preempt_yield(void);
 
 /* sysmon: take Ps from Ms blocked in calls for a whole tick (Go's
  * retake); returns how many were taken. */

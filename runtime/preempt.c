@@ -1,0 +1,254 @@
+/*
+ * preempt.c - asynchronous preemption (Go's preempt.go and signal
+ * handling for SIGURG), for goroutines that run 10 ms without reaching
+ * the scheduler.
+ *
+ * 1. sysmon sees a P whose schedtick has not moved for a quantum (10 ms;
+ *    sooner when one of the P's timers is overdue by a millisecond and
+ *    the goroutine has run 2 ms) and sends SIGURG to the P's thread,
+ *    recording the tick it wants to end (m->preempt_tick).
+ * 2. The handler preempts only at a safe point: the thread runs a
+ *    goroutine (not g0), not in a blocking call, not locked to the
+ *    thread, not opted out (grt_preempt_disable), the tick still matches,
+ *    and the interrupted pc lies in code that is neither libgrt, libc,
+ *    the dynamic loader, the vdso nor a sanitizer runtime (ranges from
+ *    dl_iterate_phdr at start-up; an unknown object counts as unsafe).
+ *    Code holding a runtime lock is always inside libgrt.  Otherwise it
+ *    does nothing: the goroutine is asked again at the next sysmon tick.
+ * 3. At a safe point it rewrites the signal frame so that, when the
+ *    handler returns, the goroutine runs grt__async_preempt
+ *    (arch/x86_64/preempt.S) with the red zone skipped; the stub saves
+ *    every register and calls grt__preempt_park, which puts the goroutine
+ *    on the global queue (as Go) and switches.
+ *
+ * errno is saved and restored around the park, since the goroutine may
+ * come back on another thread between a failing call and its read of
+ * errno.  The addresses of thread-local variables are not: code that
+ * keeps one in a register across a long loop must opt out
+ * (grt_preempt_disable) or the program must set GRT_ASYNCPREEMPT=0.
+ *
+ * When libgrt is linked statically into the executable, its code cannot
+ * be told from the application's, and asynchronous preemption is off.
+ * aarch64 has no stub yet: preemption there is cooperative only.
+ */
+#include "config.h"
+
+#include "rt.h"
+#include "agent.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define QUANTUM_NS 10000000
+#define MAX_RANGES 64
+
+uint32_t grt__xsave_size;
+static bool enabled;
+static pid_t pid;
+
+struct range {
+    uintptr_t lo, hi;
+};
+static struct range safe[MAX_RANGES]; /* executable segments of user code */
+static int nsafe;
+static struct sigaction old_urg;
+
+HIDDEN void grt__async_preempt(void);
+
+/* Which objects hold unsafe code, by file name. */
+static bool unsafe_object(const char *name, uintptr_t base, uintptr_t self)
+{
+    if (base == self)
+        return true; /* libgrt itself */
+    if (!name || !*name)
+        return false; /* the main executable */
+    static const char *const deny[] = {
+        "libc.so", "ld-linux", "linux-vdso", "libpthread", "libdl.so",
+        "librt.so", "libasan", "libtsan", "libubsan", "liblsan",
+        "libgcc_s", "libunwind", "libdw", "libelf", "libcheck",
+        "libgrt", NULL};
+    for (int i = 0; deny[i]; i++)
+        if (strstr(name, deny[i]))
+            return true;
+    return false;
+}
+
+static int add_ranges(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    uintptr_t self = *(uintptr_t *)data;
+    if (unsafe_object(info->dlpi_name, info->dlpi_addr, self))
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum && nsafe < MAX_RANGES; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        safe[nsafe].lo = info->dlpi_addr + ph->p_vaddr;
+        safe[nsafe].hi = safe[nsafe].lo + ph->p_memsz;
+        nsafe++;
+    }
+    return 0;
+}
+
+static bool pc_safe(uintptr_t pc)
+{
+    for (int i = 0; i < nsafe; i++)
+        if (pc >= safe[i].lo && pc < safe[i].hi)
+            return true;
+    return false;
+}
+
+static void cpuid_count(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+#if defined(__x86_64__)
+    __asm__ volatile("cpuid"
+                     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                     : "a"(leaf), "c"(sub));
+#else
+    (void)leaf;
+    (void)sub;
+    memset(r, 0, 4 * sizeof r[0]);
+#endif
+}
+
+static void on_urg(int sig, siginfo_t *si, void *ucv)
+{
+    int saved = errno;
+    struct m *mp = grt__tls_m;
+    ucontext_t *uc = ucv;
+    if (!mp || !enabled)
+        goto chain;
+    struct g *gp = mp->curg;
+    struct p *pp = mp->p;
+    if (!gp || gp->is_g0 || !pp || LOAD_RLX(&mp->blocked) || mp->lockedg ||
+        gp->preempt_off || LOAD_RLX(&gp->status) != G_RUNNING)
+        goto out;
+    if (LOAD_RLX(&pp->schedtick) != LOAD_RLX(&mp->preempt_tick))
+        goto out;
+#if defined(__x86_64__)
+    uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    if (!pc_safe(pc))
+        goto out;
+    /* "call" the stub: skip the red zone, push the interrupted pc */
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    sp -= 128 + 8;
+    *(uintptr_t *)sp = pc;
+    uc->uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
+    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)grt__async_preempt;
+    STORE_RLX(&mp->preempt_tick, UINT32_MAX);
+#else
+    (void)uc;
+#endif
+out:
+    errno = saved;
+    return;
+chain:
+    errno = saved;
+    if (old_urg.sa_flags & SA_SIGINFO) {
+        if (old_urg.sa_sigaction)
+            old_urg.sa_sigaction(sig, si, ucv);
+    } else if (old_urg.sa_handler != SIG_DFL &&
+               old_urg.sa_handler != SIG_IGN) {
+        old_urg.sa_handler(sig);
+    }
+}
+
+/* Called by the stub on the goroutine's stack, all registers saved. */
+void grt__preempt_park(void)
+{
+    int saved = errno;
+    grt__preempt_yield();
+    errno = saved;
+}
+
+void grt__preempt_init(void)
+{
+    pid = getpid();
+    const char *e = getenv("GRT_ASYNCPREEMPT");
+    if (e && !strcmp(e, "0"))
+        return;
+#if defined(__x86_64__)
+    uint32_t r[4];
+    cpuid_count(1, 0, r);
+    if (r[2] & (1u << 27)) { /* OSXSAVE */
+        cpuid_count(0xD, 0, r);
+        grt__xsave_size = r[1] + 64; /* enabled features' size; slack */
+    }
+    Dl_info di;
+    uintptr_t self = 0;
+    if (dladdr((void *)grt__preempt_init, &di) && di.dli_fbase)
+        self = (uintptr_t)di.dli_fbase;
+    Dl_info mi;
+    /* statically linked into the executable: cannot tell our code apart */
+    if (dladdr((void *)grt__preempt_init, &mi) && mi.dli_fname &&
+        !strstr(mi.dli_fname, "libgrt"))
+        return;
+    dl_iterate_phdr(add_ranges, &self);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_urg;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    sigaction(SIGURG, &sa, &old_urg);
+    enabled = true;
+#endif
+}
+
+/*
+ * sysmon: ask Ms whose goroutine has run a quantum to yield.  Returns how
+ * many were signalled.
+ */
+int grt__preempt_check(int64_t now)
+{
+    if (!enabled)
+        return 0;
+    int n = 0;
+    int procs = LOAD_RLX(&grt__sched.gomaxprocs);
+    for (int i = 0; i < procs; i++) {
+        struct p *pp = LOAD_ACQ(&grt__sched.allp[i]);
+        if (!pp || LOAD_RLX(&pp->status) != P_RUNNING)
+            continue;
+        uint32_t tick = LOAD_RLX(&pp->schedtick);
+        if (tick != pp->sysmon_schedtick) {
+            pp->sysmon_schedtick = tick;
+            pp->sysmon_schedwhen = now;
+            continue;
+        }
+        int64_t ran = now - pp->sysmon_schedwhen;
+        int64_t t0 = LOAD_RLX(&pp->timer0_when);
+        bool overdue = t0 != 0 && now - t0 > 1000000 && ran > 2000000;
+        bool waiting = !((LOAD_RLX(&pp->runq_head) == LOAD_RLX(&pp->runq_tail)) &&
+                         LOAD_RLX(&pp->runnext) == NULL) ||
+                       LOAD_RLX(&grt__sched.runq_size) > 0;
+        if (ran < QUANTUM_NS && !overdue)
+            continue;
+        if (!waiting && !overdue)
+            continue; /* nobody waits for this P: let it run on */
+        struct m *mp = LOAD_RLX(&pp->m);
+        if (!mp || LOAD_RLX(&mp->blocked) || !mp->tid)
+            continue;
+        STORE_RLX(&mp->preempt_tick, tick);
+        syscall(SYS_tgkill, pid, mp->tid, SIGURG);
+        n++;
+    }
+    return n;
+}
+
+void grt_preempt_disable(void)
+{
+    getg()->preempt_off++;
+}
+
+void grt_preempt_enable(void)
+{
+    struct g *gp = getg();
+    if (gp->preempt_off > 0)
+        gp->preempt_off--;
+}
