@@ -236,6 +236,10 @@ int grt__preempt_check(int64_t now)
             continue;
         STORE_RLX(&mp->preempt_tick, tick);
         syscall(SYS_tgkill, pid, mp->tid, SIGURG);
+        /* at most one request per quantum: if the goroutine was in
+         * runtime code it is asked again a quantum later, not every
+         * sysmon tick (a signal costs microseconds) */
+        pp->sysmon_schedwhen = now;
         n++;
     }
     return n;
