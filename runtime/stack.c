@@ -191,12 +191,22 @@ struct stack *grt__stack_alloc(struct p *pp)
     return s;
 }
 
-/* Drop the pages of s below its top TRIM_KEEP bytes. */
+/*
+ * Drop the pages of s below its top TRIM_KEEP bytes, if it ever grew that
+ * deep.  The test reads two words just below the kept area: on a stack
+ * that never went there the read maps the shared zero page once (no
+ * memory) and finds zeros, so the common shallow stack costs one load
+ * instead of a madvise walking 16 MiB of page tables (4 us here).
+ */
 void grt__stack_trim(struct stack *s)
 {
     char *keep = (char *)(((uintptr_t)s->hi - TRIM_KEEP) & ~(page_size - 1));
-    if (keep > s->lo)
-        madvise(s->lo, (size_t)(keep - s->lo), MADV_DONTNEED);
+    if (keep <= s->lo)
+        return;
+    const volatile uint64_t *probe = (const volatile uint64_t *)(keep - 64);
+    if (probe[0] == 0 && probe[7] == 0)
+        return;
+    madvise(s->lo, (size_t)(keep - s->lo), MADV_DONTNEED);
     if (guard_mode == 2)
         *(uint64_t *)s->lo = CANARY;
 }
