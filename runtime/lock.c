@@ -37,17 +37,23 @@ void grt__futex_wake(uint32_t *addr, int n)
     syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
-/* Contended lock: spin (test-and-test-and-set) with pause, then let
- * the holder's thread run by yielding ours. */
+/* Contended lock: test-and-test-and-set with exponential backoff (fewer
+ * transfers of the lock's cache line between cores), then let the
+ * holder's thread run by yielding ours. */
 void grt__lock_slow(spinlock *l)
 {
+    unsigned backoff = 1;
     for (unsigned i = 0;; i++) {
         if (LOAD_RLX(&l->v) == 0 && trylock(l))
             return;
-        if (i < 128)
-            cpu_relax();
-        else
+        if (i < 64) {
+            for (unsigned k = 0; k < backoff; k++)
+                cpu_relax();
+            if (backoff < 32)
+                backoff <<= 1;
+        } else {
             sched_yield();
+        }
     }
 }
 
