@@ -266,7 +266,8 @@ struct timer {
     void *arg;
     struct p *pp;          /* heap it is in; NULL when not queued */
     int32_t idx;           /* index in pp->timers.heap; -1 none */
-    uint32_t seq;          /* bumped by stop/reset: a firing holds the old */
+    uint32_t seq;          /* bumped by grt__timer_del */
+    uint32_t running;      /* atomic: its callback runs now (del waits) */
     struct g *gp;          /* sleep: the goroutine */
 };
 

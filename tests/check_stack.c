@@ -1,0 +1,296 @@
+/*
+ * check_stack.c - goroutine stacks: deep recursion fits (the seed's
+ * 10,000 frames of 1 KiB), running off the end is Go's "fatal error:
+ * stack overflow" naming the goroutine (not a bare SIGSEGV),
+ * GRT_STACK_SIZE is honoured, grt_read_memstats reports stack memory, and
+ * 20,000 parked goroutines cost little and all exit.
+ *
+ * The recursive functions are out of line and keep a volatile 1 KiB array
+ * that they fill and read back, so the compiler can neither fold the
+ * recursion nor shrink the frames.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grt.h>
+
+#include "testutil.h"
+
+#define FRAME 1024
+
+/* Each frame holds d % 100 in all FRAME bytes; returns 2 * sum(d % 100). */
+TU_NOINLINE static long recurse(int depth)
+{
+    volatile char buf[FRAME];
+    for (int i = 0; i < FRAME; i++)
+        buf[i] = (char)(depth % 100);
+    if (depth == 0)
+        return 0;
+    long below = recurse(depth - 1);
+    return below + buf[0] + buf[FRAME - 1];
+}
+
+static long expected(int depth)
+{
+    long s = 0;
+    for (int d = 1; d <= depth; d++)
+        s += 2 * (d % 100);
+    return s;
+}
+
+struct rec_arg {
+    int depth;
+    grt_chan *out;
+};
+
+static void rec_goroutine(void *arg)
+{
+    struct rec_arg *a = arg;
+    long r = recurse(a->depth);
+    grt_chan_send(a->out, &r);
+}
+
+static const int depths[] = {100, 1000, 10000};
+
+START_TEST(t_recursion)
+{
+    struct rec_arg a = {depths[_i], grt_chan_make(sizeof(long), 0)};
+    grt_go(rec_goroutine, &a);
+    long r = -1;
+    ck_assert(grt_chan_recv(a.out, &r));
+    ck_assert_int_eq(r, expected(a.depth));
+    tu_wait_goroutines(1);
+    grt_chan_free(a.out);
+}
+END_TEST
+
+/* Several goroutines recursing deeply at once, on every processor. */
+START_TEST(t_recursion_parallel)
+{
+    grt_chan *out = grt_chan_make(sizeof(long), 0);
+    struct rec_arg a[8];
+    for (int i = 0; i < 8; i++) {
+        a[i] = (struct rec_arg){3000 + 1000 * i, out};
+        grt_go(rec_goroutine, &a[i]);
+    }
+    long got = 0, want = 0;
+    for (int i = 0; i < 8; i++) {
+        long r;
+        ck_assert(grt_chan_recv(out, &r));
+        got += r;
+        want += expected(a[i].depth);
+    }
+    ck_assert_int_eq(got, want);
+    tu_wait_goroutines(1);
+    grt_chan_free(out);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* overflow                                                            */
+/* ------------------------------------------------------------------ */
+
+static volatile long never = -1;
+
+TU_NOINLINE static long forever(long n)
+{
+    volatile char buf[FRAME];
+    buf[0] = (char)n;
+    buf[FRAME - 1] = (char)n;
+    if (n == never)
+        return 0;
+    return forever(n + 1) + buf[0] + buf[FRAME - 1];
+}
+
+static void overflow_goroutine(void *arg)
+{
+    int depth = (int)(intptr_t)arg;
+    fprintf(stderr, "goid=%lld\n", (long long)grt_self());
+    if (depth)
+        recurse(depth);
+    else
+        forever(0);
+    fprintf(stderr, "survived\n");
+}
+
+static void child_overflow(void)
+{
+    grt_go(overflow_goroutine, (void *)(intptr_t)0);
+    grt_chan_recv(grt_chan_make(0, 0), NULL);
+}
+
+/* GRT_STACK_SIZE=1 MiB: the 10,000 frames of 1 KiB no longer fit. */
+static void child_small_stack_overflow(void)
+{
+    setenv("GRT_STACK_SIZE", "1048576", 1);
+    grt_go(overflow_goroutine, (void *)(intptr_t)10000);
+    grt_chan_recv(grt_chan_make(0, 0), NULL);
+}
+
+/* ... while 100 frames still do. */
+static void child_small_stack_fits(void)
+{
+    setenv("GRT_STACK_SIZE", "1048576", 1);
+    struct rec_arg a = {100, grt_chan_make(sizeof(long), 0)};
+    grt_go(rec_goroutine, &a);
+    long r = -1;
+    grt_chan_recv(a.out, &r);
+    if (r != expected(100))
+        grt_exit(1);
+}
+
+static void check_overflow_report(const char *err)
+{
+    const char *g = strstr(err, "goid=");
+    ck_assert_msg(g != NULL, "no goid line; stderr:\n%s", err);
+    long long id = atoll(g + 5);
+    ck_assert_int_gt(id, 1);
+    ck_assert_msg(strstr(err, "fatal error: stack overflow") != NULL,
+                  "stderr:\n%s", err);
+    char hdr[64];
+    snprintf(hdr, sizeof hdr, "goroutine %lld [", id);
+    ck_assert_msg(strstr(err, hdr) != NULL, "no \"%s\"; stderr:\n%s", hdr,
+                  err);
+    ck_assert_msg(strstr(err, "survived") == NULL, "stderr:\n%s", err);
+}
+
+START_TEST(t_overflow)
+{
+    char err[8192];
+    int st;
+    tu_child(child_overflow, err, sizeof err, &st);
+    tu_assert_child(st, err, 2, NULL);
+    check_overflow_report(err);
+}
+END_TEST
+
+START_TEST(t_overflow_stack_size_env)
+{
+    char err[8192];
+    int st;
+    tu_child(child_small_stack_overflow, err, sizeof err, &st);
+    tu_assert_child(st, err, 2, NULL);
+    check_overflow_report(err);
+    tu_child(child_small_stack_fits, err, sizeof err, &st);
+    tu_assert_child(st, err, 0, NULL);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* memstats                                                            */
+/* ------------------------------------------------------------------ */
+
+static grt_wg ms_wg;
+
+static void parked(void *arg)
+{
+    tu_check(!grt_chan_recv(arg, NULL));
+    grt_wg_done(&ms_wg);
+}
+
+START_TEST(t_memstats)
+{
+    grt_chan *c = grt_chan_make(0, 0);
+    grt_wg_add(&ms_wg, 100);
+    for (int i = 0; i < 100; i++)
+        grt_go(parked, c);
+    for (int i = 0; i < 100; i++)
+        grt_yield();
+    grt_memstats ms;
+    grt_read_memstats(&ms);
+    ck_assert_uint_gt(ms.stack_inuse, 0);
+    ck_assert_uint_ge(ms.stack_sys, ms.stack_inuse);
+    ck_assert_uint_ge(ms.stack_sys, 100u * 64 * 1024);
+    ck_assert_uint_eq(ms.num_goroutine, 101);
+    ck_assert_int_eq(grt_num_goroutine(), 101);
+    ck_assert_uint_ge(ms.goroutines_created, 100);
+    ck_assert_uint_eq(ms.goroutines_created - ms.goroutines_exited, 101);
+    ck_assert_uint_ge(ms.num_thread, 1);
+    ck_assert_uint_eq(ms.maxprocs, (uint64_t)grt_maxprocs(0));
+    ck_assert_uint_ge(ms.sys, ms.stack_sys);
+    grt_chan_close(c);
+    grt_wg_wait(&ms_wg);
+    tu_wait_goroutines(1);
+    grt_read_memstats(&ms);
+    ck_assert_uint_eq(ms.num_goroutine, 1);
+    grt_chan_free(c);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* many-parked                                                         */
+/* ------------------------------------------------------------------ */
+
+#define NPARKED 20000
+#define PARKED_BUDGET (32 * 1024) /* stack bytes per parked goroutine */
+
+START_TEST(t_many_parked)
+{
+    grt_memstats before, during, after;
+    grt_read_memstats(&before);
+    grt_chan *c = grt_chan_make(0, 0);
+    grt_wg_add(&ms_wg, NPARKED);
+    for (int i = 0; i < NPARKED; i++)
+        grt_go(parked, c);
+    while (grt_num_goroutine() != NPARKED + 1)
+        grt_yield();
+    for (int i = 0; i < 100; i++)
+        grt_yield();
+    grt_read_memstats(&during);
+    ck_assert_uint_eq(during.num_goroutine, NPARKED + 1);
+    ck_assert_uint_ge(during.stack_sys, during.stack_inuse);
+    uint64_t grown = during.stack_inuse > before.stack_inuse
+                         ? during.stack_inuse - before.stack_inuse
+                         : 0;
+    ck_assert_msg(grown <= (uint64_t)NPARKED * PARKED_BUDGET,
+                  "stack_inuse grew by %llu bytes for %d parked goroutines",
+                  (unsigned long long)grown, NPARKED);
+    grt_chan_close(c);
+    grt_wg_wait(&ms_wg);
+    tu_wait_goroutines(1);
+    grt_read_memstats(&after);
+    ck_assert_uint_eq(after.num_goroutine, 1);
+    ck_assert_uint_ge(after.goroutines_exited,
+                      before.goroutines_exited + NPARKED);
+    grt_chan_free(c);
+}
+END_TEST
+
+Suite *stack_suite(void)
+{
+    Suite *s = suite_create("stack");
+    TCase *tc;
+
+    tc = tcase_create("recursion");
+    tcase_add_loop_test(tc, t_recursion, 0,
+                        (int)(sizeof depths / sizeof depths[0]));
+    tcase_add_test(tc, t_recursion_parallel);
+    tcase_set_timeout(tc, TU_TIMEOUT);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("overflow");
+    tcase_add_test(tc, t_overflow);
+    tcase_add_test(tc, t_overflow_stack_size_env);
+    tcase_set_timeout(tc, TU_TIMEOUT);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("memstats");
+    tcase_add_test(tc, t_memstats);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("many-parked");
+    tcase_add_test(tc, t_many_parked);
+    tcase_set_timeout(tc, TU_TIMEOUT);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
+
+int main(void)
+{
+    return tu_run_suite(stack_suite());
+}
