@@ -94,6 +94,7 @@ if [ "$have_go" = 1 ]; then
 	case "$(go env GOCACHE 2>/dev/null)" in "" | off) export GOCACHE="$tmp/gocache" ;; esac
 fi
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 failed=0
 for ((r = 1; r <= rounds; r++)); do
 	for w in "${list[@]}"; do
@@ -237,6 +238,7 @@ if [ -n "$write" ]; then
 		echo "- Machine: ${model:-unknown CPU}, $(nproc) CPUs usable (nproc), Linux $(uname -r) ($(uname -m))"
 		echo "- Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		echo "- Go: $govers"
+		echo "- Load average (1, 5, 15 min) before: ${load_before:-?}; after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 		echo "- C compiler: $(${CC:-cc} --version 2>/dev/null | head -1)"
 		echo "- Rounds: $rounds, interleaved per workload (C, then Go); QUICK=${QUICK:-0}$(env | grep '^BENCH_' | tr '\n' ' ' | sed 's/^/; overrides: /;s/ $//')"
 		echo
@@ -258,6 +260,7 @@ if [ -n "$write" ]; then
 		echo "- Go's garbage collector runs inside timed regions when the heap grows (park_mem_1m especially); C frees its channels and arrays after the closing clock read."
 		echo "- Where goroutines end without a final wait-group call (senders, closers), the C programs wait for them to exit after the closing clock read and before freeing channels; Go needs no such step."
 		echo "- park_mem: Go's settle step collects garbage first; C has none, it only sleeps before reading VmRSS."
+		echo "- park_mem: VmRSS does not count page tables; the C program logs VmPTE to stderr (kept with --keep), which matters when stacks are spread far apart in the address space."
 		[ "$failed" = 0 ] || echo "- Some runs failed (non-zero exit); their values are missing from the medians."
 	} >"$write" || exit 1
 	echo "# wrote $write" >&2

@@ -54,8 +54,7 @@ int bench_procs(int n)
     return grt_maxprocs(0);
 }
 
-const char *bench_workload_list(int argc, char **argv,
-                                const char *const *known)
+const char *bench_workload_list(int argc, char **argv, const char *const *known)
 {
     if (argc < 2)
         return known[0];
@@ -65,8 +64,8 @@ const char *bench_workload_list(int argc, char **argv,
     char list[512] = "";
     for (const char *const *k = known; *k; k++) {
         size_t used = strlen(list);
-        snprintf(list + used, sizeof list - used, "%s%s",
-                 k == known ? "" : " ", *k);
+        snprintf(list + used, sizeof list - used, "%s%s", k == known ? "" : " ",
+                 *k);
     }
     bench_fatalf("unknown workload \"%s\" (want one of [%s])", argv[1], list);
 }
@@ -97,8 +96,8 @@ void bench_report(const char *workload, const char *metric, double value,
                   const char *unit)
 {
     char num[64];
-    printf("workload=%s impl=c metric=%s value=%s unit=%s\n", workload,
-           metric, bench_format(num, sizeof num, value), unit);
+    printf("workload=%s impl=c metric=%s value=%s unit=%s\n", workload, metric,
+           bench_format(num, sizeof num, value), unit);
     fflush(stdout);
 }
 

@@ -41,8 +41,9 @@ int bench_procs(int n);
  */
 const char *bench_workload_list(int argc, char **argv,
                                 const char *const *known);
-#define bench_workload(argc, argv, ...) \
-    bench_workload_list((argc), (argv), (const char *const[]){__VA_ARGS__, NULL})
+#define bench_workload(argc, argv, ...)                                        \
+    bench_workload_list((argc), (argv),                                        \
+                        (const char *const[]){__VA_ARGS__, NULL})
 
 /*
  * Print one result line on stdout.  value is written as the Go side

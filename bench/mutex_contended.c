@@ -61,7 +61,6 @@ int main(int argc, char **argv)
     int64_t reps = bench_size("R", 5, 3);
     bench_logf("%s: GOMAXPROCS=%d K=%lld R=%lld", w, p, (long long)k,
                (long long)reps);
-    bench_report(w, "ns_per_lock", bench_repeat(w, k / 10, k, reps, run),
-                 "ns");
+    bench_report(w, "ns_per_lock", bench_repeat(w, k / 10, k, reps, run), "ns");
     return 0;
 }

@@ -22,25 +22,33 @@
 static grt_chan *c;
 static grt_wg started = GRT_WG_INIT;
 
-/* The VmRSS line of /proc/self/status, in bytes. */
-static int64_t vmrss(void)
+/* The line `key` ("VmRSS:") of /proc/self/status, in bytes; -1 if none. */
+static int64_t status_bytes(const char *key)
 {
     FILE *f = fopen("/proc/self/status", "r");
     if (!f)
         bench_fatalf("/proc/self/status: %s", strerror(errno));
-    char line[256];
-    long long kb = -1;
+    char line[256], name[32], unit[8];
+    long long kb;
+    int64_t bytes = -1;
     while (fgets(line, sizeof line, f)) {
-        char unit[8];
-        if (sscanf(line, "VmRSS: %lld %7s", &kb, unit) == 2 &&
-            strcmp(unit, "kB") == 0)
+        if (sscanf(line, "%31s %lld %7s", name, &kb, unit) == 3 &&
+            strcmp(name, key) == 0 && strcmp(unit, "kB") == 0) {
+            bytes = (int64_t)kb * 1024;
             break;
-        kb = -1;
+        }
     }
     fclose(f);
-    if (kb < 0)
+    return bytes;
+}
+
+/* The VmRSS line of /proc/self/status, in bytes. */
+static int64_t vmrss(void)
+{
+    int64_t b = status_bytes("VmRSS:");
+    if (b < 0)
         bench_fatalf("no VmRSS in /proc/self/status");
-    return (int64_t)kb * 1024;
+    return b;
 }
 
 /* Go collects garbage here; C has none: wait, then read VmRSS. */
@@ -79,9 +87,12 @@ int main(int argc, char **argv)
 
     grt_memstats ms;
     grt_read_memstats(&ms);
+    /* page tables are not in VmRSS but are memory the goroutines cost */
+    bench_logf("%s: VmPTE after=%lld", w, (long long)status_bytes("VmPTE:"));
     bench_logf("%s: VmRSS before=%lld after=%lld; goroutines=%llu "
                "stack_inuse=%llu stack_sys=%llu sys=%llu heap_inuse=%llu "
-               "threads=%llu", w, (long long)before, (long long)after,
+               "threads=%llu",
+               w, (long long)before, (long long)after,
                (unsigned long long)ms.num_goroutine,
                (unsigned long long)ms.stack_inuse,
                (unsigned long long)ms.stack_sys, (unsigned long long)ms.sys,

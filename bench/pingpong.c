@@ -91,8 +91,7 @@ static double run(int64_t n)
 
 int main(int argc, char **argv)
 {
-    const char *w = bench_workload(argc, argv, "pingpong_p1",
-                                   "pingpong_cross");
+    const char *w = bench_workload(argc, argv, "pingpong_p1", "pingpong_cross");
     bool p1 = strcmp(w, "pingpong_p1") == 0;
     int p = bench_procs(p1 ? 1 : 2);
     int64_t n = bench_size("N", 2000000, 200000);

@@ -57,7 +57,8 @@ static double run(int64_t m)
 
     if (got != 2 * per || sum != (uint64_t)per * (uint64_t)(per - 1))
         bench_fatalf("got %lld values summing to %llu, want %lld summing "
-                     "to %llu", (long long)got, (unsigned long long)sum,
+                     "to %llu",
+                     (long long)got, (unsigned long long)sum,
                      (long long)(2 * per),
                      (unsigned long long)((uint64_t)per * (uint64_t)(per - 1)));
     bench_quiesce(); /* the producers end with a close */

@@ -52,7 +52,7 @@ static double run(int64_t g, int64_t k)
     grt_wg_add(&t->done, g);
     for (int64_t i = 0; i < g; i++)
         grt_go(sleeper, (void *)(intptr_t)i);
-    grt_wg_wait(&t->ready); /* every sleeper is parked on start (or near) */
+    grt_wg_wait(&t->ready); /* every sleeper has started */
     int64_t t0 = bench_now();
     grt_chan_close(t->start);
     grt_wg_wait(&t->done);
@@ -90,8 +90,9 @@ int main(int argc, char **argv)
         p50s[r] = bench_percentile(trial.over, n, 50) / 1e3;
         p99s[r] = bench_percentile(trial.over, n, 99) / 1e3;
         bench_logf("%s: repeat %lld: wall=%.1fms mean=%.1fus p50=%.1fus "
-                   "p99=%.1fus max=%.1fus", w, (long long)r, wall, means[r],
-                   p50s[r], p99s[r], trial.over[n - 1] / 1e3);
+                   "p99=%.1fus max=%.1fus",
+                   w, (long long)r, wall, means[r], p50s[r], p99s[r],
+                   trial.over[n - 1] / 1e3);
         free(trial.over);
     }
     size_t n = (size_t)reps;

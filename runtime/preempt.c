@@ -174,6 +174,12 @@ void grt__preempt_init(void)
     const char *e = getenv("GRT_ASYNCPREEMPT");
     if (e && !strcmp(e, "0"))
         return;
+#if defined(GRT_TSAN)
+    /* ThreadSanitizer defers asynchronous signals to its own safe points
+     * and hands the handler a context it does not resume from: rewriting
+     * it would be lost or worse.  Cooperative scheduling only. */
+    return;
+#endif
 #if defined(__x86_64__)
     uint32_t r[4];
     cpuid_count(1, 0, r);

@@ -326,7 +326,7 @@ static struct g *globrunqget(struct p *pp, int max)
 static void pidleput(struct p *pp)
 {
     STORE_RLX(&pp->status, P_IDLE);
-    pp->m = NULL;
+    STORE_RLX(&pp->m, NULL);
     pp->link = grt__sched.pidle;
     grt__sched.pidle = pp;
     STORE_RLX(&grt__sched.npidle, grt__sched.npidle + 1);
@@ -377,7 +377,7 @@ static void mremove(struct m *mp)
 static void acquirep(struct m *mp, struct p *pp)
 {
     mp->p = pp;
-    pp->m = mp;
+    STORE_RLX(&pp->m, mp);
     STORE_RLX(&pp->status, P_RUNNING);
 }
 
@@ -690,7 +690,7 @@ void grt__wake_timer_sleeper(int64_t when)
         return;
     lock(&grt__sched.lock);
     struct m *mp = grt__sched.tsleeper;
-    if (mp && when < grt__sched.sleep_until) {
+    if (mp && when < LOAD_RLX(&grt__sched.sleep_until)) {
         STORE_RLX(&grt__sched.sleep_until, when);
         notewakeup(mp);
     }
@@ -727,11 +727,11 @@ static void p_destroy(struct p *pp)
         else
             grt__sched.runq_head = gp;
         grt__sched.runq_tail = gp;
-        grt__sched.runq_size++;
+        STORE_RLX(&grt__sched.runq_size, grt__sched.runq_size + 1);
     }
     grt__timers_move(pp, grt__sched.allp[0]);
     grt__gfree_flush(pp);
-    pp->m = NULL;
+    STORE_RLX(&pp->m, NULL);
     STORE_RLX(&pp->status, P_DEAD);
 }
 
@@ -749,7 +749,7 @@ int grt_maxprocs(int n)
         if (!grt__sched.allp[i])
             STORE_REL(&grt__sched.allp[i], p_alloc(i));
         struct p *pp = grt__sched.allp[i];
-        if (pp->status == P_DEAD)
+        if (LOAD_RLX(&pp->status) == P_DEAD)
             pidleput(pp);
     }
     STORE_REL(&grt__sched.gomaxprocs, n);
@@ -760,7 +760,7 @@ int grt_maxprocs(int n)
             struct p *pp = *pl;
             if (pp->id >= n) {
                 *pl = pp->link;
-                grt__sched.npidle--;
+                STORE_RLX(&grt__sched.npidle, grt__sched.npidle - 1);
                 p_destroy(pp);
             } else {
                 pl = &pp->link;
@@ -793,8 +793,8 @@ static inline void execute(struct m *mp, struct g *gp, bool inherit)
 {
     struct p *pp = mp->p;
     if (!inherit)
-        pp->schedtick++;
-    pp->ctxswitches++;
+        STORE_RLX(&pp->schedtick, pp->schedtick + 1);
+    STORE_RLX(&pp->ctxswitches, pp->ctxswitches + 1);
     mp->curg = gp;
     gp->m = mp;
     STORE_RLX(&gp->status, G_RUNNING);
@@ -819,6 +819,7 @@ static void after_switch(struct m *mp)
         runqput(mp->p, prev, false);
         break;
     case AFTER_DEAD:
+        san_stack_dead(prev);
         grt__gfput(mp->p, prev);
         break;
     case AFTER_GLOBAL:
@@ -920,7 +921,7 @@ static void stoplockedm(struct m *mp)
     struct p *pp = mp->p;
     if (pp) {
         mp->p = NULL;
-        pp->m = NULL;
+        STORE_RLX(&pp->m, NULL);
         handoffp(pp);
     }
     /* startlockedm may already have handed us a P (the G was readied
@@ -958,7 +959,7 @@ static void startlockedm(struct m *mp, struct g *gp)
     mp->p = NULL;
     lock(&grt__sched.lock);
     STORE_RLX(&pp->status, P_RUNNING);
-    pp->m = NULL;
+    STORE_RLX(&pp->m, NULL);
     lm->nextp = pp;
     if (lm->idlelocked) { /* it no longer waits: not idle for checkdead */
         lm->idlelocked = false;
@@ -980,7 +981,7 @@ static void mexit(struct m *mp)
     struct p *pp = mp->p;
     mp->p = NULL;
     if (pp) {
-        pp->m = NULL;
+        STORE_RLX(&pp->m, NULL);
         handoffp(pp);
     }
     lock(&grt__sched.lock);
@@ -1181,7 +1182,7 @@ top:
                     continue;
                 gp = runqsteal(pp, victim, steal_next);
                 if (gp) {
-                    pp->steals++;
+                    STORE_RLX(&pp->steals, pp->steals + 1);
                     goto found;
                 }
             }
@@ -1398,7 +1399,7 @@ int grt__retake(int64_t now)
         if (!__atomic_compare_exchange_n(&pp->status, &st, P_IDLE, false,
                                          __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
             continue;
-        pp->m = NULL;
+        STORE_RLX(&pp->m, NULL);
         handoffp(pp);
         n++;
     }
@@ -1476,7 +1477,7 @@ void grt__gfput(struct p *pp, struct g *gp)
         lock(&grt__sched.gflock);
         tail->schedlink = grt__sched.gfree;
         grt__sched.gfree = head;
-        grt__sched.ngfree += n;
+        STORE_RLX(&grt__sched.ngfree, grt__sched.ngfree + n);
         unlock(&grt__sched.gflock);
     }
 }
@@ -1490,7 +1491,7 @@ void grt__gfree_flush(struct p *pp)
         lock(&grt__sched.gflock);
         gp->schedlink = grt__sched.gfree;
         grt__sched.gfree = gp;
-        grt__sched.ngfree++;
+        STORE_RLX(&grt__sched.ngfree, grt__sched.ngfree + 1);
         unlock(&grt__sched.gflock);
     }
     pp->ngfree = 0;
@@ -1503,7 +1504,7 @@ static struct g *gfget(struct p *pp)
         while (pp->ngfree < 32 && grt__sched.gfree) {
             struct g *gp = grt__sched.gfree;
             grt__sched.gfree = gp->schedlink;
-            grt__sched.ngfree--;
+            STORE_RLX(&grt__sched.ngfree, grt__sched.ngfree - 1);
             gp->schedlink = pp->gfree;
             pp->gfree = gp;
             pp->ngfree++;

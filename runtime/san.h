@@ -32,6 +32,7 @@ void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom,
 void __sanitizer_finish_switch_fiber(void *fake_stack_save,
                                      const void **bottom_old,
                                      size_t *size_old);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #endif
 #ifdef GRT_SAN_THREAD
 void *__tsan_get_current_fiber(void);
@@ -80,6 +81,25 @@ static inline void san_switched(struct g *self)
     __sanitizer_finish_switch_fiber(self->asan_fake_stack, NULL, NULL);
 #endif
     (void)self;
+}
+
+/*
+ * A goroutine died on its stack: the frames it never returned from
+ * (g_entry, goexit, the switch) keep their redzones poisoned, and the next
+ * goroutine on that stack would trip over them.  Clear from the lowest
+ * of those frames (the saved sp) to the top.
+ */
+static inline void san_stack_dead(struct g *gp)
+{
+#ifdef GRT_SAN_ADDRESS
+    if (gp->stack_lo && gp->ctx.sp) {
+        char *lo = (char *)gp->ctx.sp - 256;
+        if (lo < gp->stack_lo)
+            lo = gp->stack_lo;
+        __asan_unpoison_memory_region(lo, (size_t)(gp->stack_hi - lo));
+    }
+#endif
+    (void)gp;
 }
 
 #endif /* GRT_SAN_H */

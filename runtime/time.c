@@ -10,19 +10,38 @@
  * earliest timer of any P (proc.c's timer sleeper), and grt__timer_add
  * wakes it when a new timer is earlier.
  *
- * Ownership rule: a timer's memory stays valid until grt__timer_del has
- * returned; del waits for a callback that is running on another M, so
- * after it returns the callback neither runs nor will run.  Callbacks run
- * with no lock held and must not park.
+ * A timer's life, and who may touch it:
  *
- * Timer channels (grt_after, tickers, timers) have a one-element buffer;
- * stop and reset drain it, so no stale value is received afterwards (Go
- * 1.23's guarantee).  Tickers drop ticks for a slow receiver.
+ *   t->pp    the heap it is in, NULL when in none.  Written only under
+ *            that heap's lock, and never NULL while the timer is still
+ *            queued: a ticker is re-armed in place, a P's timers move
+ *            straight from heap to heap.  So grt__timer_del may read it
+ *            without a lock to find which lock to take.
+ *   t->running  1 while its callback runs (Go's timerRunning).  Set under
+ *            the heap lock *before* t->pp is cleared (release), cleared
+ *            with release after the callback returns.  A del that finds
+ *            t->pp NULL therefore also finds running set if a callback
+ *            is about to run or running, and waits for it.
+ *
+ * Ownership rule: a timer's memory stays valid until grt__timer_del has
+ * returned; after it returns the callback neither runs nor will run, and
+ * nothing in the runtime refers to the timer.  A ticker whose callback is
+ * still running when it comes due again skips that tick, so one timer's
+ * callback never runs twice at once and ticks arrive in order.
+ * Callbacks run with no lock held and must not park.
+ *
+ * Timer channels (grt_after, tickers, timers) have a one-element buffer.
+ * Go 1.23 made them unbuffered; we get the same guarantees by draining:
+ * stop and reset remove the timer (waiting for a running send), then
+ * drain the buffer, so no value from before the call is received after
+ * it; and a value drained that way was never received, so stop and reset
+ * report the timer as having been pending, as Go 1.23 does.
  */
 #include "config.h"
 
 #include "rt.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,11 +58,22 @@ int64_t grt_now(void)
     return grt__nanotime();
 }
 
+/* now + ns, saturating at INT64_MAX; ns <= 0 is now. */
+static int64_t deadline(int64_t ns)
+{
+    int64_t now = grt__nanotime();
+    if (ns <= 0)
+        return now;
+    if (ns > INT64_MAX - now)
+        return INT64_MAX;
+    return now + ns;
+}
+
 /* ---------------------------------------------------------------------
  * The per-P heap (pp->tlock held)
  * --------------------------------------------------------------------- */
 
-static void heap_set(struct p *pp, int i, struct timer *t)
+static inline void heap_set(struct p *pp, int i, struct timer *t)
 {
     pp->theap[i] = t;
     t->idx = i;
@@ -82,22 +112,27 @@ static void sift_down(struct p *pp, int i)
     heap_set(pp, i, t);
 }
 
-static void update_t0(struct p *pp)
+/* Mirror the heap top in timer0_when (0: empty). */
+static inline void update_t0(struct p *pp)
 {
     STORE_RLX(&pp->timer0_when, pp->tlen ? pp->theap[0]->when : 0);
 }
 
+static void heap_grow(struct p *pp)
+{
+    int cap = pp->tcap ? pp->tcap * 2 : 64;
+    struct timer **h = realloc(pp->theap, (size_t)cap * sizeof *h);
+    if (!h)
+        grt__throw("runtime: out of memory growing a timer heap");
+    pp->theap = h;
+    pp->tcap = cap;
+}
+
 static void heap_push(struct p *pp, struct timer *t)
 {
-    if (pp->tlen == pp->tcap) {
-        int cap = pp->tcap ? pp->tcap * 2 : 64;
-        struct timer **h = realloc(pp->theap, (size_t)cap * sizeof *h);
-        if (!h)
-            grt__throw("runtime: out of memory growing a timer heap");
-        pp->theap = h;
-        pp->tcap = cap;
-    }
-    t->pp = pp;
+    if (pp->tlen == pp->tcap)
+        heap_grow(pp);
+    STORE_REL(&t->pp, pp);
     heap_set(pp, pp->tlen++, t);
     sift_up(pp, t->idx);
 }
@@ -111,38 +146,61 @@ static void heap_remove(struct p *pp, struct timer *t)
         sift_down(pp, i);
         sift_up(pp, pp->theap[i]->idx);
     }
-    t->pp = NULL;
     t->idx = -1;
+    STORE_REL(&t->pp, NULL); /* after any store to t->running */
+}
+
+/* A ticker's next deadline after now: missed periods are skipped (their
+ * ticks dropped), saturating at INT64_MAX. */
+static int64_t next_tick(int64_t when, int64_t period, int64_t now)
+{
+    int64_t k = (now - when) / period + 1; /* now >= when */
+    if (k > (INT64_MAX - when) / period)
+        return INT64_MAX;
+    return when + k * period;
 }
 
 /* ---------------------------------------------------------------------
  * Internal API (rt.h)
  * --------------------------------------------------------------------- */
 
+/*
+ * Queue t (in no heap, its callback not running) to fire at when
+ * (monotonic ns; <= 0 means at once) on the caller's P, or on allp[0]
+ * when the caller holds none.  Wakes the idle M that sleeps until the
+ * next timer if t is earlier.  Takes pp->tlock; never parks.
+ */
 void grt__timer_add(struct timer *t, int64_t when)
 {
     struct m *mp = getm();
     struct p *pp = mp->p ? mp->p : grt__sched.allp[0];
     if (when <= 0)
-        when = 1;
+        when = 1; /* 0 means "none" in timer0_when */
     lock(&pp->tlock);
     t->when = when;
-    STORE_RLX(&t->running, 0);
     heap_push(pp, t);
     update_t0(pp);
     unlock(&pp->tlock);
     grt__wake_timer_sleeper(when);
 }
 
+/*
+ * Remove t from whichever heap holds it and wait until its callback, if
+ * one is running on another M, has returned.  Returns true if t was
+ * queued (it had not fired, or it is a ticker).  After it returns the
+ * runtime holds no reference to t.  Must not be called from t's own
+ * callback.  Never parks (spins briefly on a running callback).
+ */
 bool grt__timer_del(struct timer *t)
 {
     bool pending = false;
+    __atomic_add_fetch(&t->seq, 1, __ATOMIC_RELAXED);
     for (;;) {
         struct p *pp = LOAD_ACQ(&t->pp);
         if (!pp)
             break;
         lock(&pp->tlock);
-        if (t->pp == pp) {
+        if (LOAD_RLX(&t->pp) == pp) {
             heap_remove(pp, t);
             update_t0(pp);
             unlock(&pp->tlock);
@@ -151,30 +209,43 @@ bool grt__timer_del(struct timer *t)
         }
         unlock(&pp->tlock); /* moved meanwhile (grt__timers_move) */
     }
-    t->seq++;
-    /* a callback running on another M finishes before we return */
-    while (LOAD_ACQ(&t->running))
-        cpu_relax();
+    /* A callback running on another M finishes before we return; it
+     * runs no user code and never parks, so this wait is short. */
+    for (int spins = 0; LOAD_ACQ(&t->running); spins++) {
+        if (spins < 1000)
+            cpu_relax();
+        else
+            sched_yield();
+    }
     return pending;
 }
 
+/*
+ * Run every timer of pp whose deadline is <= now: one-shot timers leave
+ * the heap, tickers are re-armed in place for their next period after
+ * now.  Each callback runs with pp->tlock released.  Returns pp's next
+ * deadline (0: none).  Any M may call it for any P.
+ */
 int64_t grt__timers_run(struct p *pp, int64_t now)
 {
     lock(&pp->tlock);
     while (pp->tlen && pp->theap[0]->when <= now) {
         struct timer *t = pp->theap[0];
-        heap_remove(pp, t);
+        bool busy = LOAD_RLX(&t->running) != 0;
+        if (!busy)
+            STORE_RLX(&t->running, 1); /* before t->pp may go NULL */
         if (t->period > 0) {
-            /* next tick after now; missed ticks are dropped */
-            int64_t missed = (now - t->when) / t->period;
-            t->when += (missed + 1) * t->period;
-            heap_push(pp, t);
+            t->when = next_tick(t->when, t->period, now);
+            sift_down(pp, 0);
+        } else {
+            heap_remove(pp, t); /* one-shot: busy is impossible */
         }
-        STORE_RLX(&t->running, 1);
         update_t0(pp);
+        if (busy)
+            continue; /* a ticker still in its last callback: skip */
         unlock(&pp->tlock);
         t->f(t, now);
-        STORE_REL(&t->running, 0); /* pairs with grt__timer_del's load */
+        STORE_REL(&t->running, 0); /* pairs with grt__timer_del */
         lock(&pp->tlock);
     }
     update_t0(pp);
@@ -183,6 +254,10 @@ int64_t grt__timers_run(struct p *pp, int64_t now)
     return next;
 }
 
+/*
+ * The earliest deadline over the Ps in use (0: none).  Lock-free: reads
+ * each P's timer0_when, so it may be stale by the time it returns.
+ */
 int64_t grt__timers_next(void)
 {
     int64_t next = 0;
@@ -198,19 +273,30 @@ int64_t grt__timers_next(void)
     return next;
 }
 
+/*
+ * Move every timer of from (a P being retired) to to.  Each timer's pp
+ * changes from one heap to the other under both locks and is never NULL
+ * in between, so a concurrent grt__timer_del finds it in one of them.
+ * Takes only the two tlocks (the caller may hold sched.lock), so it does
+ * not wake the timer sleeper: the caller does, once sched.lock is free.
+ */
 void grt__timers_move(struct p *from, struct p *to)
 {
-    if (from == to || !from->tlen)
+    if (from == to)
         return;
     struct p *a = from->id < to->id ? from : to;
     struct p *b = a == from ? to : from;
     lock(&a->tlock);
     lock(&b->tlock);
-    while (from->tlen) {
-        struct timer *t = from->theap[from->tlen - 1];
-        heap_remove(from, t);
-        heap_push(to, t);
+    for (int i = 0; i < from->tlen; i++) {
+        struct timer *t = from->theap[i];
+        if (to->tlen == to->tcap)
+            heap_grow(to);
+        STORE_REL(&t->pp, to);
+        heap_set(to, to->tlen++, t);
+        sift_up(to, t->idx);
     }
+    from->tlen = 0;
     update_t0(from);
     update_t0(to);
     unlock(&b->tlock);
@@ -221,27 +307,25 @@ void grt__timers_move(struct p *from, struct p *to)
  * Sleep
  * --------------------------------------------------------------------- */
 
+/*
+ * A sleeping goroutine's timer, on its own stack.  lk is held from before
+ * the timer is armed until the goroutine is off its stack (grt__park
+ * releases it there), and the callback takes it before readying the
+ * goroutine: so the ready can never precede the park.
+ */
 struct sleeper {
-    struct timer t;
-    spinlock lk; /* held from arming to parking: the callback waits */
+    struct timer t; /* first: the callback gets &s->t */
+    spinlock lk;
 };
 
 static void sleep_fire(struct timer *t, int64_t now)
 {
     (void)now;
     struct sleeper *s = (struct sleeper *)t;
-    lock(&s->lk); /* the sleeper is parked once this succeeds */
+    lock(&s->lk); /* succeeds once the sleeper is parked */
     struct g *gp = t->gp;
     unlock(&s->lk);
     grt__ready(gp);
-}
-
-static int64_t deadline(int64_t ns)
-{
-    int64_t now = grt__nanotime();
-    if (ns > INT64_MAX - now)
-        return INT64_MAX;
-    return now + ns;
 }
 
 void grt_sleep(int64_t ns)
@@ -259,30 +343,49 @@ void grt_sleep(int64_t ns)
     lock(&s.lk);
     grt__timer_add(&s.t, deadline(ns));
     grt__park(WAIT_SLEEP, NULL, &s.lk);
-    grt__timer_del(&s.t); /* waits for sleep_fire to be done with s */
+    /* Fired: sleep_fire may still be returning; wait until it is done
+     * with s before s goes out of scope. */
+    grt__timer_del(&s.t);
 }
 
 /* ---------------------------------------------------------------------
  * Channel timers: grt_after, tickers, timers
  * --------------------------------------------------------------------- */
 
+/* The callback of every timer channel: a non-blocking send of the time. */
 static void send_time(struct timer *t, int64_t now)
 {
     grt__chan_trysend((grt_chan *)t->arg, &now);
 }
 
+/*
+ * Remove a value left in a timer channel's buffer (a non-blocking
+ * receive); true if there was one.  Called once the timer is deleted,
+ * so nothing refills it.
+ */
+static bool drain(grt_chan *c)
+{
+    grt_case rc = {.chan = c, .op = GRT_RECV, .elem = NULL};
+    return grt_select(&rc, 1, true) == 0;
+}
+
+static grt_chan *time_chan_make(void)
+{
+    return grt_chan_make(sizeof(int64_t), 1);
+}
+
 grt_chan *grt_after(int64_t ns)
 {
     getm();
-    grt_chan *c = grt_chan_make(sizeof(int64_t), 1);
+    grt_chan *c = time_chan_make();
     struct timer *t = calloc(1, sizeof *t);
     if (!t)
         grt__throw("runtime: out of memory in grt_after");
     t->f = send_time;
     t->arg = c;
     t->idx = -1;
-    grt__chan_set_timer(c, t);
-    grt__timer_add(t, deadline(ns > 0 ? ns : 0));
+    grt__chan_set_timer(c, t); /* grt_chan_free deletes and frees it */
+    grt__timer_add(t, deadline(ns));
     return c;
 }
 
@@ -304,7 +407,7 @@ grt_ticker *grt_ticker_make(int64_t ns)
     grt_ticker *tk = calloc(1, sizeof *tk);
     if (!tk)
         grt__throw("runtime: out of memory in grt_ticker_make");
-    tk->c = grt_chan_make(sizeof(int64_t), 1);
+    tk->c = time_chan_make();
     tk->t.f = send_time;
     tk->t.arg = tk->c;
     tk->t.period = ns;
@@ -323,15 +426,17 @@ void grt_ticker_stop(grt_ticker *tk)
     if (!tk)
         return;
     grt__timer_del(&tk->t);
-    grt__chan_drain(tk->c);
+    drain(tk->c);
 }
 
 void grt_ticker_reset(grt_ticker *tk, int64_t ns)
 {
     if (ns <= 0)
         grt__panic_str("non-positive interval for Ticker.Reset");
+    if (!tk)
+        grt__panic_str("time: Reset called on uninitialized Ticker");
     grt__timer_del(&tk->t);
-    grt__chan_drain(tk->c);
+    drain(tk->c);
     tk->t.period = ns;
     grt__timer_add(&tk->t, deadline(ns));
 }
@@ -351,11 +456,11 @@ grt_timer *grt_timer_make(int64_t ns)
     grt_timer *tm = calloc(1, sizeof *tm);
     if (!tm)
         grt__throw("runtime: out of memory in grt_timer_make");
-    tm->c = grt_chan_make(sizeof(int64_t), 1);
+    tm->c = time_chan_make();
     tm->t.f = send_time;
     tm->t.arg = tm->c;
     tm->t.idx = -1;
-    grt__timer_add(&tm->t, deadline(ns > 0 ? ns : 0));
+    grt__timer_add(&tm->t, deadline(ns));
     return tm;
 }
 
@@ -364,20 +469,23 @@ grt_chan *grt_timer_chan(grt_timer *tm)
     return tm ? tm->c : NULL;
 }
 
+/* Go 1.23's Timer.Stop: pending, or fired but its value not received. */
 bool grt_timer_stop(grt_timer *tm)
 {
     if (!tm)
         return false;
     bool pending = grt__timer_del(&tm->t);
-    grt__chan_drain(tm->c);
+    if (drain(tm->c))
+        pending = true;
     return pending;
 }
 
 bool grt_timer_reset(grt_timer *tm, int64_t ns)
 {
-    bool pending = grt__timer_del(&tm->t);
-    grt__chan_drain(tm->c);
-    grt__timer_add(&tm->t, deadline(ns > 0 ? ns : 0));
+    if (!tm)
+        grt__panic_str("time: Reset called on uninitialized Timer");
+    bool pending = grt_timer_stop(tm);
+    grt__timer_add(&tm->t, deadline(ns));
     return pending;
 }
 

@@ -676,7 +676,7 @@ START_TEST(t_panic_messages)
 }
 END_TEST
 
-Suite *chan_suite(void)
+static Suite *chan_suite(void)
 {
     Suite *s = suite_create("chan");
     TCase *tc;

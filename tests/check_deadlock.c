@@ -152,8 +152,8 @@ START_TEST(t_deadlock)
     int st;
     tu_child(deadlocks[_i].fn, err, sizeof err, &st);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 2,
-                  "case %s: status %#x; stderr:\n%s", deadlocks[_i].name,
-                  (unsigned)st, err);
+                  "case %s: status %#x; stderr:\n" TU_ERR,
+                  deadlocks[_i].name, (unsigned)st, err);
     tu_assert_child(st, err, 2, DEADLOCK);
 }
 END_TEST
@@ -268,7 +268,7 @@ START_TEST(t_goexit_others_continue)
 }
 END_TEST
 
-Suite *deadlock_suite(void)
+static Suite *deadlock_suite(void)
 {
     Suite *s = suite_create("deadlock");
     TCase *tc;

@@ -604,7 +604,7 @@ START_TEST(t_stress)
 }
 END_TEST
 
-Suite *select_suite(void)
+static Suite *select_suite(void)
 {
     Suite *s = suite_create("select");
     TCase *tc;

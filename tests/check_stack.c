@@ -146,16 +146,16 @@ static void child_small_stack_fits(void)
 static void check_overflow_report(const char *err)
 {
     const char *g = strstr(err, "goid=");
-    ck_assert_msg(g != NULL, "no goid line; stderr:\n%s", err);
+    ck_assert_msg(g != NULL, "no goid line; stderr:\n" TU_ERR, err);
     long long id = atoll(g + 5);
     ck_assert_int_gt(id, 1);
     ck_assert_msg(strstr(err, "fatal error: stack overflow") != NULL,
-                  "stderr:\n%s", err);
+                  "stderr:\n" TU_ERR, err);
     char hdr[64];
     snprintf(hdr, sizeof hdr, "goroutine %lld [", id);
-    ck_assert_msg(strstr(err, hdr) != NULL, "no \"%s\"; stderr:\n%s", hdr,
-                  err);
-    ck_assert_msg(strstr(err, "survived") == NULL, "stderr:\n%s", err);
+    ck_assert_msg(strstr(err, hdr) != NULL, "no \"%s\"; stderr:\n" TU_ERR,
+                  hdr, err);
+    ck_assert_msg(strstr(err, "survived") == NULL, "stderr:\n" TU_ERR, err);
 }
 
 START_TEST(t_overflow)
@@ -260,7 +260,7 @@ START_TEST(t_many_parked)
 }
 END_TEST
 
-Suite *stack_suite(void)
+static Suite *stack_suite(void)
 {
     Suite *s = suite_create("stack");
     TCase *tc;

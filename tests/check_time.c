@@ -1,7 +1,14 @@
 /*
  * check_time.c - sleep, grt_after, tickers and timers: Go's time package
- * semantics (API.md, "Time").  Durations are checked from below only
- * (a sleep lasts at least its duration); nothing asserts an upper bound.
+ * semantics (API.md, "Time"), with Go 1.23's timer channels (no stale
+ * value after stop or reset; stop reports a fired but unreceived timer
+ * as stopped).
+ *
+ * Durations are checked from below only (a sleep lasts at least its
+ * duration); nothing asserts an upper bound, since a loaded machine or a
+ * sanitizer build may be arbitrarily late.  "Nothing arrives" is checked
+ * after generous sleeps with non-blocking receives, never by timing.
+ * Only main asserts with ck_assert*; goroutines use tu_check.
  */
 #include "config.h"
 
@@ -15,15 +22,72 @@
 
 #define MS 1000000LL
 
+/* A non-blocking receive: true if a value was there. */
+static bool try_recv(grt_chan *c, int64_t *out)
+{
+    grt_case rc = {.chan = c, .op = GRT_RECV, .elem = out};
+    return grt_select(&rc, 1, true) == 0;
+}
+
+/* ---- sleep ---- */
+
 START_TEST(t_sleep_at_least)
 {
     int64_t t0 = grt_now();
     grt_sleep(20 * MS);
     ck_assert_int_ge(grt_now() - t0, 20 * MS);
-    grt_sleep(0);
-    grt_sleep(-5);
+    grt_sleep(0);  /* at most a yield */
+    grt_sleep(-5); /* likewise */
+    t0 = grt_now();
+    grt_sleep(1); /* 1 ns still parks on a timer */
+    ck_assert_int_ge(grt_now() - t0, 1);
 }
 END_TEST
+
+static grt_wg sleep_wg;
+
+static void timed_sleeper(void *arg)
+{
+    int64_t ns = (int64_t)(intptr_t)arg;
+    int64_t t0 = grt_now();
+    grt_sleep(ns);
+    tu_check(grt_now() - t0 >= ns);
+    grt_wg_done(&sleep_wg);
+}
+
+/* Sleepers of different lengths on every P; each lasts its duration. */
+START_TEST(t_sleep_goroutines)
+{
+    grt_wg_add(&sleep_wg, 100);
+    for (int i = 0; i < 100; i++)
+        grt_go(timed_sleeper, (void *)(intptr_t)((i % 10 + 1) * MS));
+    grt_wg_wait(&sleep_wg);
+    tu_wait_goroutines(1);
+}
+END_TEST
+
+/* A goroutine asleep is not a deadlock: main blocks on a channel that a
+ * sleeper sends on once it wakes. */
+static void late_sender(void *arg)
+{
+    grt_sleep(10 * MS);
+    int v = 42;
+    grt_chan_send(arg, &v);
+}
+
+START_TEST(t_sleep_not_deadlock)
+{
+    grt_chan *c = grt_chan_make(sizeof(int), 0);
+    grt_go(late_sender, c);
+    int v = 0;
+    ck_assert(grt_chan_recv(c, &v));
+    ck_assert_int_eq(v, 42);
+    tu_wait_goroutines(1);
+    grt_chan_free(c);
+}
+END_TEST
+
+/* ---- many ---- */
 
 static grt_wg many_wg;
 static atomic_long many_done;
@@ -32,7 +96,7 @@ static void many_sleeper(void *arg)
 {
     (void)arg;
     for (int i = 0; i < 5; i++)
-        grt_sleep(2 * MS);
+        grt_sleep(2 * MS + (int64_t)(grt_self() % 3) * MS);
     atomic_fetch_add(&many_done, 1);
     grt_wg_done(&many_wg);
 }
@@ -44,20 +108,66 @@ START_TEST(t_many_sleepers)
         grt_go(many_sleeper, NULL);
     grt_wg_wait(&many_wg);
     ck_assert_int_eq(atomic_load(&many_done), 1000);
+    tu_wait_goroutines(1);
 }
 END_TEST
+
+/* Timers move when a P is retired (grt_maxprocs shrinking): every
+ * sleeper still wakes. */
+START_TEST(t_many_sleepers_maxprocs)
+{
+    int old = grt_maxprocs(4);
+    grt_wg_add(&many_wg, 1000);
+    for (int i = 0; i < 1000; i++)
+        grt_go(many_sleeper, NULL);
+    for (int i = 0; i < 10; i++) {
+        grt_maxprocs(i % 2 ? 4 : 1);
+        grt_sleep(1 * MS);
+    }
+    grt_maxprocs(1);
+    grt_wg_wait(&many_wg);
+    ck_assert_int_eq(atomic_load(&many_done), 1000);
+    grt_maxprocs(old);
+    tu_wait_goroutines(1);
+}
+END_TEST
+
+/* ---- after ---- */
 
 START_TEST(t_after)
 {
     int64_t t0 = grt_now();
     grt_chan *c = grt_after(10 * MS);
+    ck_assert_uint_eq(grt_chan_cap(c), 1);
     int64_t fired = 0;
     ck_assert(grt_chan_recv(c, &fired));
-    ck_assert_int_ge(fired - t0, 10 * MS);
+    ck_assert_int_ge(fired - t0, 10 * MS); /* the time it fired */
     ck_assert_int_ge(grt_now(), fired);
+    int64_t again;
+    grt_sleep(5 * MS);
+    ck_assert(!try_recv(c, &again)); /* once only */
     grt_chan_free(c);
+}
+END_TEST
+
+/* Zero and negative durations fire at once; a huge one saturates and
+ * does not fire; freeing the channel cancels its timer. */
+START_TEST(t_after_durations)
+{
+    int64_t v;
+    grt_chan *z = grt_after(0);
+    grt_chan *n = grt_after(-1000 * MS);
+    grt_chan *huge = grt_after(INT64_MAX);
+    ck_assert(grt_chan_recv(z, &v));
+    ck_assert(grt_chan_recv(n, &v));
+    grt_sleep(5 * MS);
+    ck_assert(!try_recv(huge, &v));
+    grt_chan_free(huge);
+    grt_chan_free(z);
+    grt_chan_free(n);
     /* freed before firing: cancelled, nothing touches it afterwards */
-    grt_chan_free(grt_after(5 * MS));
+    for (int i = 0; i < 100; i++)
+        grt_chan_free(grt_after((i % 3) * MS));
     grt_sleep(10 * MS);
 }
 END_TEST
@@ -68,7 +178,8 @@ START_TEST(t_after_in_select)
     grt_chan *to = grt_after(5 * MS);
     int v;
     int64_t when;
-    grt_case cs[2] = {{never, GRT_RECV, &v, false}, {to, GRT_RECV, &when, false}};
+    grt_case cs[2] = {{never, GRT_RECV, &v, false},
+                      {to, GRT_RECV, &when, false}};
     ck_assert_int_eq(grt_select(cs, 2, false), 1);
     ck_assert(cs[1].ok);
     grt_chan_free(to);
@@ -76,22 +187,31 @@ START_TEST(t_after_in_select)
 }
 END_TEST
 
+/* ---- ticker ---- */
+
 START_TEST(t_ticker)
 {
     grt_ticker *tk = grt_ticker_make(2 * MS);
+    int64_t t0 = grt_now();
     int64_t prev = 0, v;
     for (int i = 0; i < 5; i++) {
         ck_assert(grt_chan_recv(grt_ticker_chan(tk), &v));
-        ck_assert_int_gt(v, prev);
+        ck_assert_int_gt(v, prev); /* ticks in order */
         prev = v;
     }
+    ck_assert_int_ge(prev - t0, 2 * MS);
     grt_ticker_stop(tk);
-    grt_sleep(10 * MS);
-    /* stopped: no stale tick, nothing new */
-    ck_assert_uint_eq(grt_chan_len(grt_ticker_chan(tk)), 0);
-    grt_case cs[1] = {{grt_ticker_chan(tk), GRT_RECV, &v, false}};
-    ck_assert_int_eq(grt_select(cs, 1, true), -1);
+    /* stopped: no stale tick, nothing new, the channel stays open */
+    for (int i = 0; i < 3; i++) {
+        grt_sleep(5 * MS);
+        ck_assert_uint_eq(grt_chan_len(grt_ticker_chan(tk)), 0);
+        ck_assert(!try_recv(grt_ticker_chan(tk), &v));
+    }
+    grt_ticker_stop(tk); /* again: no effect */
+    int64_t r0 = grt_now();
     grt_ticker_reset(tk, 1 * MS);
+    ck_assert(grt_chan_recv(grt_ticker_chan(tk), &v));
+    ck_assert_int_ge(v - r0, 1 * MS);
     ck_assert(grt_chan_recv(grt_ticker_chan(tk), &v));
     grt_ticker_free(tk);
 }
@@ -100,42 +220,215 @@ END_TEST
 START_TEST(t_ticker_slow_receiver_drops)
 {
     grt_ticker *tk = grt_ticker_make(1 * MS);
-    grt_sleep(20 * MS); /* ~20 ticks due, at most one buffered */
+    grt_sleep(20 * MS); /* many ticks due, at most one buffered */
     ck_assert_uint_le(grt_chan_len(grt_ticker_chan(tk)), 1);
-    grt_ticker_free(tk);
+    int64_t a, b;
+    ck_assert(grt_chan_recv(grt_ticker_chan(tk), &a));
+    ck_assert(grt_chan_recv(grt_ticker_chan(tk), &b));
+    ck_assert_int_gt(b, a);
+    grt_ticker_free(tk); /* free without stop */
+}
+END_TEST
+
+/* Stop, reset and free race with ticks firing on other Ps. */
+static grt_wg tick_wg;
+
+static void ticker_churn(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 200; i++) {
+        grt_ticker *tk = grt_ticker_make(1 + (int64_t)(i % 7) * 100000);
+        int64_t v;
+        if (i % 2)
+            grt_chan_recv(grt_ticker_chan(tk), &v);
+        if (i % 3 == 0)
+            grt_ticker_reset(tk, 50000);
+        if (i % 5 == 0) {
+            grt_ticker_stop(tk);
+            tu_check(!try_recv(grt_ticker_chan(tk), &v));
+        }
+        grt_ticker_free(tk);
+    }
+    grt_wg_done(&tick_wg);
+}
+
+START_TEST(t_ticker_churn)
+{
+    grt_wg_add(&tick_wg, 8);
+    for (int i = 0; i < 8; i++)
+        grt_go(ticker_churn, NULL);
+    grt_wg_wait(&tick_wg);
+    tu_wait_goroutines(1);
+}
+END_TEST
+
+START_TEST(t_ticker_zero_exits)
+{
+    grt_ticker_make(0);
+}
+END_TEST
+
+START_TEST(t_ticker_negative_exits)
+{
+    grt_ticker_make(-1 * MS);
+}
+END_TEST
+
+START_TEST(t_ticker_reset_zero_exits)
+{
+    grt_ticker *tk = grt_ticker_make(1 * MS);
+    grt_ticker_reset(tk, 0);
 }
 END_TEST
 
 static void bad_ticker(void)
 {
-    grt_ticker_make(0);
+    grt_ticker_make(-1);
 }
 
-START_TEST(t_ticker_nonpositive_panics)
+static void bad_ticker_reset(void)
+{
+    grt_ticker_reset(grt_ticker_make(1 * MS), -1);
+}
+
+START_TEST(t_ticker_panic_words)
 {
     char err[4096];
     int st;
     tu_child(bad_ticker, err, sizeof err, &st);
     tu_assert_child(st, err, 2, "panic: non-positive interval for NewTicker");
+    tu_child(bad_ticker_reset, err, sizeof err, &st);
+    tu_assert_child(st, err, 2,
+                    "panic: non-positive interval for Ticker.Reset");
 }
 END_TEST
 
-START_TEST(t_timer_stop_reset)
+/* ---- timer ---- */
+
+START_TEST(t_timer_stop)
 {
+    int64_t v;
     grt_timer *tm = grt_timer_make(50 * MS);
     ck_assert(grt_timer_stop(tm));  /* stopped before firing */
     ck_assert(!grt_timer_stop(tm)); /* already stopped */
-    grt_timer_reset(tm, 1 * MS);
-    int64_t v;
+    grt_sleep(60 * MS);
+    ck_assert(!try_recv(grt_timer_chan(tm), &v)); /* never fired */
+    grt_timer_free(tm);
+
+    /* fired and received: stop has nothing to stop */
+    tm = grt_timer_make(1 * MS);
     ck_assert(grt_chan_recv(grt_timer_chan(tm), &v));
-    ck_assert(!grt_timer_stop(tm)); /* already fired */
-    /* fired but not received: stop drains it (Go 1.23: no stale value) */
+    ck_assert(!grt_timer_stop(tm));
+    grt_timer_free(tm);
+
+    /* huge durations saturate: pending until stopped */
+    tm = grt_timer_make(INT64_MAX);
+    grt_sleep(2 * MS);
+    ck_assert(grt_timer_stop(tm));
+    grt_timer_free(tm);
+}
+END_TEST
+
+/* Go 1.23: a value not yet received is never seen after stop, and stop
+ * reports the timer as stopped (the channel is logically unbuffered). */
+START_TEST(t_timer_no_stale_after_stop)
+{
+    int64_t v;
+    grt_timer *tm = grt_timer_make(1 * MS);
+    grt_sleep(10 * MS); /* fired; its value waits in the channel */
+    ck_assert(grt_timer_stop(tm));
+    ck_assert(!try_recv(grt_timer_chan(tm), &v));
+    ck_assert(!grt_timer_stop(tm));
+    grt_timer_free(tm);
+}
+END_TEST
+
+START_TEST(t_timer_reset)
+{
+    int64_t v;
+    grt_timer *tm = grt_timer_make(50 * MS);
+    ck_assert(grt_timer_reset(tm, 1 * MS)); /* was pending */
+    ck_assert(grt_chan_recv(grt_timer_chan(tm), &v));
+    ck_assert(!grt_timer_reset(tm, 1 * MS)); /* had fired, received */
+    ck_assert(grt_chan_recv(grt_timer_chan(tm), &v));
+
+    /* reset of a fired, unreceived timer: the old value is gone, the
+     * next one is from after the reset */
+    grt_sleep(2 * MS);
     grt_timer_reset(tm, 1 * MS);
     grt_sleep(10 * MS);
+    int64_t r0 = grt_now();
+    ck_assert(grt_timer_reset(tm, 5 * MS));
+    ck_assert(grt_chan_recv(grt_timer_chan(tm), &v));
+    ck_assert_int_ge(v - r0, 5 * MS);
+
+    /* stopped, then reset: fires again */
     ck_assert(!grt_timer_stop(tm));
-    grt_case cs[1] = {{grt_timer_chan(tm), GRT_RECV, &v, false}};
-    ck_assert_int_eq(grt_select(cs, 1, true), -1);
+    ck_assert(!grt_timer_reset(tm, 0)); /* zero: at once */
+    ck_assert(grt_chan_recv(grt_timer_chan(tm), &v));
     grt_timer_free(tm);
+
+    tm = grt_timer_make(-5); /* negative: at once */
+    ck_assert(grt_chan_recv(grt_timer_chan(tm), &v));
+    grt_timer_free(tm);
+}
+END_TEST
+
+/* A receiver blocked on the channel gets the value straight from the
+ * firing timer. */
+static void timer_receiver(void *arg)
+{
+    int64_t v = 0;
+    tu_check(grt_chan_recv(grt_timer_chan(arg), &v));
+    tu_check(v > 0);
+    grt_wg_done(&sleep_wg);
+}
+
+START_TEST(t_timer_blocked_receiver)
+{
+    grt_timer *tm = grt_timer_make(5 * MS);
+    grt_wg_add(&sleep_wg, 1);
+    grt_go(timer_receiver, tm);
+    grt_wg_wait(&sleep_wg);
+    ck_assert(!grt_timer_stop(tm)); /* it was received */
+    tu_wait_goroutines(1);
+    grt_timer_free(tm);
+}
+END_TEST
+
+/* Stop, reset and free race with firing on other Ps: nothing stale is
+ * received after a stop, and freeing never races a running callback. */
+static grt_wg churn_wg;
+
+static void timer_churn(void *arg)
+{
+    (void)arg;
+    int64_t v;
+    for (int i = 0; i < 300; i++) {
+        int64_t d = (int64_t)(i % 5) * 50000; /* 0 to 0.2 ms */
+        grt_timer *tm = grt_timer_make(d);
+        if (i % 4 == 1)
+            grt_yield();
+        if (i % 2) {
+            grt_timer_stop(tm);
+            tu_check(!try_recv(grt_timer_chan(tm), &v));
+        } else if (i % 3 == 0) {
+            grt_timer_reset(tm, d);
+            tu_check(grt_chan_recv(grt_timer_chan(tm), &v));
+        }
+        grt_timer_free(tm);
+        grt_chan_free(grt_after(d));
+    }
+    grt_wg_done(&churn_wg);
+}
+
+START_TEST(t_timer_churn)
+{
+    grt_wg_add(&churn_wg, 8);
+    for (int i = 0; i < 8; i++)
+        grt_go(timer_churn, NULL);
+    grt_wg_wait(&churn_wg);
+    tu_wait_goroutines(1);
 }
 END_TEST
 
@@ -144,22 +437,40 @@ static Suite *time_suite(void)
     Suite *s = suite_create("time");
     TCase *tc = tcase_create("sleep");
     tcase_add_test(tc, t_sleep_at_least);
+    tcase_add_test(tc, t_sleep_goroutines);
+    tcase_add_test(tc, t_sleep_not_deadlock);
     suite_add_tcase(s, tc);
+
     tc = tcase_create("many");
     tcase_set_timeout(tc, TU_TIMEOUT);
     tcase_add_test(tc, t_many_sleepers);
+    tcase_add_test(tc, t_many_sleepers_maxprocs);
     suite_add_tcase(s, tc);
+
     tc = tcase_create("after");
     tcase_add_test(tc, t_after);
+    tcase_add_test(tc, t_after_durations);
     tcase_add_test(tc, t_after_in_select);
     suite_add_tcase(s, tc);
+
     tc = tcase_create("ticker");
+    tcase_set_timeout(tc, TU_TIMEOUT);
     tcase_add_test(tc, t_ticker);
     tcase_add_test(tc, t_ticker_slow_receiver_drops);
-    tcase_add_test(tc, t_ticker_nonpositive_panics);
+    tcase_add_test(tc, t_ticker_churn);
+    tcase_add_exit_test(tc, t_ticker_zero_exits, 2);
+    tcase_add_exit_test(tc, t_ticker_negative_exits, 2);
+    tcase_add_exit_test(tc, t_ticker_reset_zero_exits, 2);
+    tcase_add_test(tc, t_ticker_panic_words);
     suite_add_tcase(s, tc);
+
     tc = tcase_create("timer");
-    tcase_add_test(tc, t_timer_stop_reset);
+    tcase_set_timeout(tc, TU_TIMEOUT);
+    tcase_add_test(tc, t_timer_stop);
+    tcase_add_test(tc, t_timer_no_stale_after_stop);
+    tcase_add_test(tc, t_timer_reset);
+    tcase_add_test(tc, t_timer_blocked_receiver);
+    tcase_add_test(tc, t_timer_churn);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,7 +2,10 @@
 #
 # Check programs (tests/check_<module>) run through tests/run-p.sh, the
 # LOG_COMPILER set in Makefile.am: each runs twice, with GRT_MAXPROCS=1 and
-# =2.  Scripts (ABI symbols, demos, benchmark smoke runs) run once.  Add a
+# =2 (GRT_TEST_PROCS="1 2 4" make check picks other counts; a run that
+# skips counts as passed if another passed).  A suite refuses CK_FORK=no
+# (exit 77) unless CK_RUN_CASE names one case, for gdb; see testutil.h.
+# Scripts (ABI symbols, demos, benchmark smoke runs) run once.  Add a
 # suite with the four lines of check_tests below and its _SOURCES line.
 
 if HAVE_CHECK

@@ -15,6 +15,7 @@ procs=${GRT_TEST_PROCS-"1 2"}
 
 case ${1##*/} in
 check_*) ;;
+*.sh) if [ -x "$1" ]; then exec "$@"; else exec /bin/sh "$@"; fi ;;
 *) exec "$@" ;;
 esac
 

@@ -120,20 +120,21 @@ void tu_assert_child_at(int status, const char *err, int want,
                         const char *first, const char *file, int line)
 {
     if (WIFSIGNALED(status))
-        ck_abort_msg("%s:%d: child killed by signal %d (%s); stderr:\n%s",
+        ck_abort_msg("%s:%d: child killed by signal %d (%s); "
+                     "stderr:\n" TU_ERR,
                      file, line, WTERMSIG(status),
                      strsignal(WTERMSIG(status)), err);
     ck_assert_msg(WIFEXITED(status), "%s:%d: child status %#x", file, line,
                   (unsigned)status);
     ck_assert_msg(WEXITSTATUS(status) == want,
-                  "%s:%d: child exited %d, want %d; stderr:\n%s", file, line,
-                  WEXITSTATUS(status), want, err);
+                  "%s:%d: child exited %d, want %d; stderr:\n" TU_ERR, file,
+                  line, WEXITSTATUS(status), want, err);
     if (first) {
         char got[256];
         tu_first_line(err, got, sizeof got);
         ck_assert_msg(strcmp(got, first) == 0,
                       "%s:%d: child's first stderr line is \"%s\", want "
-                      "\"%s\"; stderr:\n%s",
+                      "\"%s\"; stderr:\n" TU_ERR,
                       file, line, got, first, err);
     }
 }

@@ -82,6 +82,14 @@ int tu_run_suite(Suite *s);
 void tu_child(void (*fn)(void), char *err, size_t errlen, int *status);
 
 /*
+ * printf format for a child's stderr inside a Check failure message.
+ * Check packs a message into at most CK_MAX_MSG_SIZE bytes (4096 by
+ * default) and beyond that exits 2 ("Message string too long"), which
+ * would hide the failure, so captured stderr is cut to 1500 bytes.
+ */
+#define TU_ERR "%.1500s"
+
+/*
  * Copy the first line of text (without its newline) into line, at most
  * len - 1 bytes, NUL-terminated; returns line.
  */
