@@ -222,7 +222,9 @@ GRT_API grt_timer *grt_timer_make(int64_t ns);
 GRT_API grt_chan *grt_timer_chan(grt_timer *t);
 /*
  * Timer.Stop: true if the call stopped the timer, false if it had already
- * fired or been stopped.  Afterwards no stale value is received (Go 1.23).
+ * been stopped or its value had been received.  Afterwards no stale value
+ * is received; a value sent but not yet received is discarded and counts
+ * as stopped (Go 1.23's unbuffered timer channels).
  */
 GRT_API bool grt_timer_stop(grt_timer *t);
 /* Timer.Reset: as stop, then start again with ns; returns what stop would. */

@@ -118,6 +118,7 @@ void grt__fatal(const char *msg)
 
 void grt__panic_str(const char *msg)
 {
+    getm(); /* a panic may be the program's first runtime call */
     fprintf(stderr, "panic: %s\n", msg);
     traceback(stderr);
     die();

@@ -770,6 +770,9 @@ int grt_maxprocs(int n)
     unlock(&grt__sched.lock);
     if (n > old)
         wakep();
+    else if (n < old && LOAD_RLX(&grt__sched.allp[0]->timer0_when))
+        /* retired Ps' timers moved to P 0 */
+        grt__wake_timer_sleeper(LOAD_RLX(&grt__sched.allp[0]->timer0_when));
     return old;
 }
 
@@ -1091,6 +1094,9 @@ top:
                 STORE_RLX(&pp->status, P_RUNNING);
         }
         unlock(&grt__sched.lock);
+        int64_t t0 = LOAD_RLX(&grt__sched.allp[0]->timer0_when);
+        if (t0)
+            grt__wake_timer_sleeper(t0); /* its timers moved to P 0 */
         if (!pp) {
             if (mp->spinning) {
                 mp->spinning = false;
