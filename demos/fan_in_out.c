@@ -36,6 +36,9 @@
 
 enum { NSQUARERS = 4 };
 
+/* Every goroutine of the pipeline, so main knows when to free channels. */
+static grt_wg pipeline = GRT_WG_INIT;
+
 /* gen: emit 1..n on out, then close it. */
 struct gen {
     grt_chan *out;
@@ -49,6 +52,7 @@ static void gen(void *arg)
     for (long v = 1; v <= g->n; v++)
         grt_chan_send(g->out, &v);
     grt_chan_close(g->out);
+    grt_wg_done(&pipeline);
 }
 
 /* sq: square what arrives on in, send it on out, close out at the end. */
@@ -68,6 +72,7 @@ static void sq(void *arg)
         s->handled++;
     }
     grt_chan_close(s->out);
+    grt_wg_done(&pipeline);
 }
 
 /* merge: one forwarder per input; a closer closes out when all are done. */
@@ -89,6 +94,7 @@ static void forward(void *arg)
     while (grt_chan_recv(f->in, &v))
         grt_chan_send(f->m->out, &v);
     grt_wg_done(&f->m->wg);
+    grt_wg_done(&pipeline);
 }
 
 static void closer(void *arg)
@@ -97,6 +103,7 @@ static void closer(void *arg)
 
     grt_wg_wait(&m->wg);
     grt_chan_close(m->out);
+    grt_wg_done(&pipeline);
 }
 
 int main(int argc, char **argv)
@@ -111,6 +118,7 @@ int main(int argc, char **argv)
     struct forward fwd[NSQUARERS];
     struct merge m = {.out = grt_chan_make(sizeof(long), 0)};
 
+    grt_wg_add(&pipeline, 1 + 2 * NSQUARERS + 1);
     grt_go(gen, &g);
     grt_wg_add(&m.wg, NSQUARERS);
     for (int i = 0; i < NSQUARERS; i++) {
@@ -127,10 +135,15 @@ int main(int argc, char **argv)
     while (grt_chan_recv(m.out, &v))
         sum += v;
 
-    long want = n * (n + 1) * (2 * n + 1) / 6;
-    for (int i = 0; i < NSQUARERS; i++)
+    /* C has no GC: free the channels once no stage can touch them. */
+    grt_wg_wait(&pipeline);
+    grt_chan_free(g.out);
+    grt_chan_free(m.out);
+    for (int i = 0; i < NSQUARERS; i++) {
+        grt_chan_free(sqs[i].out);
         printf("squarer %d handled %ld values\n", i, sqs[i].handled);
+    }
+    long want = n * (n + 1) * (2 * n + 1) / 6;
     printf("sum of squares 1..%ld = %ld (want %ld)\n", n, sum, want);
-    /* The pipeline's goroutines are finishing; the process ends with main. */
     return sum == want ? 0 : 1;
 }

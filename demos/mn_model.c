@@ -97,7 +97,7 @@ static void busy(void *arg)
 int main(int argc, char **argv)
 {
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    iterations = quick ? 30000000 : 300000000;
+    iterations = quick ? 30000000 : 100000000;
 
     printf("=== mn_model: %d CPU-bound goroutines on 2 processors ===\n",
            NWORKERS);

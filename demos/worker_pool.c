@@ -40,6 +40,7 @@ struct worker {
 };
 
 static int64_t job_ns;
+static grt_wg running = GRT_WG_INIT; /* the workers */
 
 static void worker(void *arg)
 {
@@ -53,6 +54,7 @@ static void worker(void *arg)
         int r = j * 2;
         grt_chan_send(w->results, &r);
     }
+    grt_wg_done(&running);
 }
 
 int main(int argc, char **argv)
@@ -68,6 +70,7 @@ int main(int argc, char **argv)
     int64_t start = grt_now();
     for (int w = 0; w < NWORKERS; w++) {
         workers[w] = (struct worker){w + 1, jobs, results};
+        grt_wg_add(&running, 1);
         grt_go(worker, &workers[w]);
     }
     for (int j = 1; j <= NJOBS; j++)
@@ -79,11 +82,10 @@ int main(int argc, char **argv)
         grt_chan_recv(results, &r);
         sum += r;
     }
-    /*
-     * The workers leave their loops once jobs is drained; they are gone
-     * when the process ends, and nothing is freed here while they may
-     * still be looking at a channel.
-     */
+    /* The workers leave their loops once jobs is drained and closed. */
+    grt_wg_wait(&running);
+    grt_chan_free(jobs);
+    grt_chan_free(results);
     printf("%d jobs done in %.0f ms, sum of results %d (want %d)\n", NJOBS,
            (double)(grt_now() - start) / 1e6, sum, NJOBS * (NJOBS + 1));
     return sum == NJOBS * (NJOBS + 1) ? 0 : 1;

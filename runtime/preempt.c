@@ -63,7 +63,7 @@ static struct sigaction old_urg;
 HIDDEN void grt__async_preempt(void);
 
 /* Which objects hold unsafe code, by file name. */
-static bool unsafe_object(const char *name, uintptr_t base, uintptr_t self)
+static __attribute__((unused)) bool unsafe_object(const char *name, uintptr_t base, uintptr_t self)
 {
     if (base == self)
         return true; /* libgrt itself */
@@ -80,7 +80,7 @@ static bool unsafe_object(const char *name, uintptr_t base, uintptr_t self)
     return false;
 }
 
-static int add_ranges(struct dl_phdr_info *info, size_t size, void *data)
+static __attribute__((unused)) int add_ranges(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     uintptr_t self = *(uintptr_t *)data;
@@ -97,7 +97,7 @@ static int add_ranges(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
-static bool pc_safe(uintptr_t pc)
+static __attribute__((unused)) bool pc_safe(uintptr_t pc)
 {
     for (int i = 0; i < nsafe; i++)
         if (pc >= safe[i].lo && pc < safe[i].hi)
@@ -105,7 +105,7 @@ static bool pc_safe(uintptr_t pc)
     return false;
 }
 
-static void cpuid_count(uint32_t leaf, uint32_t sub, uint32_t r[4])
+static __attribute__((unused)) void cpuid_count(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 #if defined(__x86_64__)
     __asm__ volatile("cpuid"
@@ -118,7 +118,7 @@ static void cpuid_count(uint32_t leaf, uint32_t sub, uint32_t r[4])
 #endif
 }
 
-static void on_urg(int sig, siginfo_t *si, void *ucv)
+static __attribute__((unused)) void on_urg(int sig, siginfo_t *si, void *ucv)
 {
     int saved = errno;
     struct m *mp = grt__tls_m;

@@ -401,6 +401,8 @@ HIDDEN void grt__preempt_init(void);
 HIDDEN int grt__preempt_check(int64_t now);
 /* The preempted goroutine gives its P away (proc.c). */
 HIDDEN void grt__preempt_yield(void);
+/* Called by the preemption stub with every register saved (preempt.S). */
+HIDDEN void grt__preempt_park(void);
 
 /* sysmon: take Ps from Ms blocked in calls for a whole tick (Go's
  * retake); returns how many were taken. */

@@ -3,9 +3,10 @@
  * (runtime/sync.c over runtime/sema.c), after Go's sync tests.
  *
  * Every test runs in its own forked child, where the runtime starts on
- * the first grt call: main() never calls into grt, and the program refuses
- * CK_FORK=no except for a single non-exiting case (CK_RUN_CASE), which is
- * how to debug one case under gdb.  Run it with GRT_MAXPROCS=1 and =2:
+ * the first grt call: main() never calls into grt, and tu_run_suite
+ * refuses CK_FORK=no unless CK_RUN_CASE names one case (for gdb).  Only
+ * main asserts with ck_assert*; goroutines count errors in atomics that
+ * main checks (testutil.h, tu_check).  Run it with GRT_MAXPROCS=1 and =2:
  * with one processor, goroutines interleave only where they block or
  * yield, so the tests yield inside critical sections to create contention.
  *
@@ -19,9 +20,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "testutil.h"
 
 #define YIELD_UNTIL(cond)  \
     do {                   \
@@ -743,59 +744,56 @@ static void rw_runlock_write_locked(void)
     grt_rwmutex_runlock(&rw);
 }
 
-START_TEST(t_exit_wg_negative) { wg_negative(); }
-END_TEST
-START_TEST(t_exit_mutex_unlock) { mutex_unlock_unlocked(); }
-END_TEST
-START_TEST(t_exit_rw_runlock) { rw_runlock_unlocked(); }
-END_TEST
-START_TEST(t_exit_rw_unlock) { rw_unlock_unlocked(); }
-END_TEST
-START_TEST(t_exit_rw_runlock_w) { rw_runlock_write_locked(); }
+/* The exit tests check the status; t_misuse_messages checks the words,
+ * so the expected fatal errors stay out of the test log. */
+static void quiet(void)
+{
+    if (!freopen("/dev/null", "w", stderr))
+        ck_abort_msg("cannot silence stderr");
+}
+
+START_TEST(t_exit_wg_negative)
+{
+    quiet();
+    wg_negative();
+}
 END_TEST
 
-/*
- * Run fn in a child with stderr on a pipe; expect exit status 2 and the
- * line `want` in what it printed.  The test's own process has not started
- * the runtime, so fork is safe here.
- */
+START_TEST(t_exit_mutex_unlock)
+{
+    quiet();
+    mutex_unlock_unlocked();
+}
+END_TEST
+
+START_TEST(t_exit_rw_runlock)
+{
+    quiet();
+    rw_runlock_unlocked();
+}
+END_TEST
+
+START_TEST(t_exit_rw_unlock)
+{
+    quiet();
+    rw_unlock_unlocked();
+}
+END_TEST
+
+START_TEST(t_exit_rw_runlock_w)
+{
+    quiet();
+    rw_runlock_write_locked();
+}
+END_TEST
+
+/* Run fn as a child program: exit status 2 and Go's words first. */
 static void expect_death(void (*fn)(void), const char *want)
 {
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
-        fn();
-        _exit(0);
-    }
-    close(fds[1]);
-    static char out[8192];
-    size_t len = 0;
-    ssize_t n;
-    while (len < sizeof out - 1 &&
-           (n = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
-        len += (size_t)n;
-    out[len] = 0;
-    close(fds[0]);
+    char err[4096];
     int st = 0;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 2,
-                  "child status %#x, stderr:\n%s", st, out);
-    /* `want` must be a whole line of the output. */
-    size_t wl = strlen(want);
-    bool found = false;
-    for (const char *p = out; (p = strstr(p, want)) != NULL; p++) {
-        if ((p == out || p[-1] == '\n') && (p[wl] == '\n' || !p[wl])) {
-            found = true;
-            break;
-        }
-    }
-    ck_assert_msg(found, "want line \"%s\", stderr:\n%s", want, out);
+    tu_child(fn, err, sizeof err, &st);
+    tu_assert_child(st, err, 2, want);
 }
 
 START_TEST(t_misuse_messages)
@@ -889,7 +887,7 @@ END_TEST
 
 /* --------------------------------------------------------------------- */
 
-Suite *sync_suite(void)
+static Suite *sync_suite(void)
 {
     Suite *s = suite_create("sync");
     TCase *tc;
@@ -910,7 +908,7 @@ Suite *sync_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("starvation");
-    tcase_set_timeout(tc, 30);
+    tcase_set_timeout(tc, TU_TIMEOUT);
     tcase_add_test(tc, t_mutex_fairness);
     tcase_add_test(tc, t_mutex_starving_handoff);
     suite_add_tcase(s, tc);
@@ -942,7 +940,7 @@ Suite *sync_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("stress");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, TU_TIMEOUT);
     tcase_add_test(tc, t_stress_mutex);
     tcase_add_test(tc, t_stress_rwmutex);
     tcase_add_test(tc, t_stress_pingpong);
@@ -953,20 +951,6 @@ Suite *sync_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(sync_suite());
     /* No grt call here: each test starts its own runtime in its child. */
-    if (srunner_fork_status(sr) == CK_NOFORK) {
-        const char *only = getenv("CK_RUN_CASE");
-        if (!only || !*only || !strcmp(only, "misuse")) {
-            fprintf(stderr, "check_sync: needs CK_FORK=yes (with "
-                            "CK_FORK=no, pick one case other than misuse "
-                            "with CK_RUN_CASE)\n");
-            srunner_free(sr);
-            return 99;
-        }
-    }
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(sync_suite());
 }
