@@ -41,6 +41,9 @@ struct grt_chan {
     char *buf;              /* cap * elem_size bytes; immutable pointer */
     struct timer *timer;    /* grt_after's timer, owned; NULL */
     char name[32];          /* grt_chan_set_name; "" */
+    /* ---- agent (agent/publish.c; append-only) ---- */
+    uint32_t agent_slot;    /* (L) slot + 1 in the agent's channel table,
+                               0 never blocked, UINT32_MAX not published */
 };
 
 static inline void elem_copy(void *dst, const void *src, size_t n)

@@ -211,6 +211,15 @@ struct g {
     /* sanitizer fiber handles */
     void *asan_fake_stack;
     void *tsan_fiber;
+    /* ---- agent (agent/publish.c; append-only) ---- */
+    struct grt_shm_g *agent_rec; /* its record in the segment, or a private
+                                    dummy when not publishing; set by
+                                    agent_g_alloc, never NULL after it */
+    const char *agent_site_fn;   /* creation-site key cached with */
+    const char *agent_site_file; /* agent_site, to skip the site lookup */
+    const char *agent_site_caller; /* when a G struct is reused for the */
+    int32_t agent_site_line;     /* same site; owner of the G only */
+    uint32_t agent_site;         /* site index + 1, 0 unknown */
 };
 
 /* ---- machine (OS thread) ---- */

@@ -41,18 +41,18 @@
 
 /* One blocked acquire (Go's sudog, as used by sema.go). */
 struct semawaiter {
-    uint32_t *addr;            /* the semaphore waited on */
-    struct g *gp;              /* the parked goroutine */
-    struct semawaiter *next;   /* next waiter on the same address */
-    struct semawaiter *tail;   /* head of an address only: its last waiter */
-    struct semawaiter *anext;  /* head of an address only: next address */
-    uint32_t ticket;           /* 1: the releaser handed the count over */
+    uint32_t *addr;           /* the semaphore waited on */
+    struct g *gp;             /* the parked goroutine */
+    struct semawaiter *next;  /* next waiter on the same address */
+    struct semawaiter *tail;  /* head of an address only: its last waiter */
+    struct semawaiter *anext; /* head of an address only: next address */
+    uint32_t ticket;          /* 1: the releaser handed the count over */
 };
 
 struct semroot {
     _Alignas(CACHELINE) spinlock lock;
-    uint32_t nwait;            /* waiters (atomic; written under lock) */
-    struct semawaiter *heads;  /* under lock: one head per address */
+    uint32_t nwait;           /* waiters (atomic; written under lock) */
+    struct semawaiter *heads; /* under lock: one head per address */
 };
 
 _Static_assert(sizeof(struct semroot) == CACHELINE,
@@ -130,8 +130,7 @@ static struct semawaiter *root_dequeue(struct semroot *root, uint32_t *addr)
     return s;
 }
 
-void grt__sema_acquire(uint32_t *addr, bool lifo, enum wait_reason r,
-                       void *obj)
+void grt__sema_acquire(uint32_t *addr, bool lifo, enum wait_reason r, void *obj)
 {
     if (cansemacquire(addr))
         return;

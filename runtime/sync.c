@@ -72,8 +72,8 @@ static inline bool can_spin(int iter)
     if (iter >= ACTIVE_SPIN || LOAD_RLX(&grt__sched.ncpu) <= 1)
         return false;
     int32_t procs = LOAD_RLX(&grt__sched.gomaxprocs);
-    if (procs <= LOAD_RLX(&grt__sched.npidle) +
-                     LOAD_RLX(&grt__sched.nmspinning) + 1)
+    if (procs <=
+        LOAD_RLX(&grt__sched.npidle) + LOAD_RLX(&grt__sched.nmspinning) + 1)
         return false;
     struct p *pp = grt__tls_m->p;
     if (!pp || LOAD_RLX(&pp->runq_head) != LOAD_RLX(&pp->runq_tail) ||
@@ -113,25 +113,25 @@ static void mutex_lock_slow(grt_mutex *m, enum wait_reason r, void *obj)
             old = LOAD_RLX(&m->state_);
             continue;
         }
-        int32_t new = old;
+        int32_t nstate = old;
         /* Don't try to take a starving mutex: arrivals must queue. */
         if (!(old & MUTEX_STARVING))
-            new |= MUTEX_LOCKED;
+            nstate |= MUTEX_LOCKED;
         if (old & (MUTEX_LOCKED | MUTEX_STARVING))
-            new += 1 << MUTEX_WAITER_SHIFT;
+            nstate += 1 << MUTEX_WAITER_SHIFT;
         /* Switch to starvation mode, unless the mutex is free now (then
          * Unlock would expect waiters that a starving mutex lacks). */
         if (starving && (old & MUTEX_LOCKED))
-            new |= MUTEX_STARVING;
+            nstate |= MUTEX_STARVING;
         if (awoke) {
             /* We were woken from sleep (or claimed the flag while
              * spinning): reset the flag in either case. */
-            if (!(new & MUTEX_WOKEN))
+            if (!(nstate & MUTEX_WOKEN))
                 grt__throw("sync: inconsistent mutex state");
-            new &= ~MUTEX_WOKEN;
+            nstate &= ~MUTEX_WOKEN;
         }
         /* On failure CAS reloads old, as Go's `old = m.state`. */
-        if (!CAS(&m->state_, &old, new))
+        if (!CAS(&m->state_, &old, nstate))
             continue;
         if (!(old & (MUTEX_LOCKED | MUTEX_STARVING)))
             break; /* locked the mutex with the CAS */
@@ -140,8 +140,8 @@ static void mutex_lock_slow(grt_mutex *m, enum wait_reason r, void *obj)
         if (wait_start == 0)
             wait_start = grt__nanotime();
         grt__sema_acquire(&m->sema_, lifo, r, obj);
-        starving = starving ||
-                   grt__nanotime() - wait_start > STARVATION_THRESHOLD_NS;
+        starving =
+            starving || grt__nanotime() - wait_start > STARVATION_THRESHOLD_NS;
         old = LOAD_RLX(&m->state_);
         if (old & MUTEX_STARVING) {
             /* The mutex was handed to us: Unlock left it unlocked, with
@@ -191,13 +191,13 @@ bool grt_mutex_trylock(grt_mutex *m)
     return true;
 }
 
-/* Go's Mutex.unlockSlow; new is the state just after the unlock. */
-static void mutex_unlock_slow(grt_mutex *m, int32_t new)
+/* Go's Mutex.unlockSlow; nstate is the state just after the unlock. */
+static void mutex_unlock_slow(grt_mutex *m, int32_t nstate)
 {
-    if (!((new + MUTEX_LOCKED) & MUTEX_LOCKED))
+    if (!((nstate + MUTEX_LOCKED) & MUTEX_LOCKED))
         grt__fatal("sync: unlock of unlocked mutex");
-    if (!(new & MUTEX_STARVING)) {
-        int32_t old = new;
+    if (!(nstate & MUTEX_STARVING)) {
+        int32_t old = nstate;
         for (;;) {
             /* Nobody to wake, or someone already woken or holding it
              * will take care of the rest; in starvation mode ownership
@@ -206,8 +206,8 @@ static void mutex_unlock_slow(grt_mutex *m, int32_t new)
                 (old & (MUTEX_LOCKED | MUTEX_WOKEN | MUTEX_STARVING)))
                 return;
             /* Take the right to wake someone. */
-            new = (old - (1 << MUTEX_WAITER_SHIFT)) | MUTEX_WOKEN;
-            if (CAS(&m->state_, &old, new)) {
+            nstate = (old - (1 << MUTEX_WAITER_SHIFT)) | MUTEX_WOKEN;
+            if (CAS(&m->state_, &old, nstate)) {
                 grt__sema_release(&m->sema_, false);
                 return;
             }
@@ -225,9 +225,9 @@ void grt_mutex_unlock(grt_mutex *m)
     /* Clear the owner before the releasing RMW, so a new owner's store
      * (after its acquiring CAS) comes later in owner_'s order. */
     STORE_RLX(&m->owner_, 0);
-    int32_t new = XADD(&m->state_, -MUTEX_LOCKED) - MUTEX_LOCKED;
-    if (unlikely(new != 0))
-        mutex_unlock_slow(m, new);
+    int32_t nstate = XADD(&m->state_, -MUTEX_LOCKED) - MUTEX_LOCKED;
+    if (unlikely(nstate != 0))
+        mutex_unlock_slow(m, nstate);
 }
 
 /* ---------------------------------------------------------------------
@@ -304,8 +304,8 @@ bool grt_rwmutex_trylock(grt_rwmutex *rw)
 void grt_rwmutex_unlock(grt_rwmutex *rw)
 {
     /* Announce to readers there is no active writer. */
-    int32_t r = XADD(&rw->reader_count_, RWMUTEX_MAX_READERS) +
-                RWMUTEX_MAX_READERS;
+    int32_t r =
+        XADD(&rw->reader_count_, RWMUTEX_MAX_READERS) + RWMUTEX_MAX_READERS;
     if (r >= RWMUTEX_MAX_READERS)
         grt__fatal("sync: Unlock of unlocked RWMutex");
     /* Unblock the r readers that queued behind us (Go releases them one

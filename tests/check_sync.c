@@ -24,10 +24,10 @@
 
 #include "testutil.h"
 
-#define YIELD_UNTIL(cond)  \
-    do {                   \
-        while (!(cond))    \
-            grt_yield();   \
+#define YIELD_UNTIL(cond)                                                      \
+    do {                                                                       \
+        while (!(cond))                                                        \
+            grt_yield();                                                       \
     } while (0)
 
 /* Let other goroutines run a little (they may block meanwhile). */
@@ -696,8 +696,7 @@ START_TEST(t_cond_queue)
         grt_go(producer, &q);
     grt_wg_wait(&q.wg);
     ck_assert_int_eq(q.len, 0);
-    ck_assert_int_eq(q.sum,
-                     (long)BQ_PRODUCERS * BQ_ITEMS * (BQ_ITEMS + 1) / 2);
+    ck_assert_int_eq(q.sum, (long)BQ_PRODUCERS * BQ_ITEMS * (BQ_ITEMS + 1) / 2);
 }
 END_TEST
 
