@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -414,6 +415,9 @@ static void *mstart(void *arg)
 {
     struct m *mp = arg;
     grt__tls_m = mp;
+    /* idle Ms sleep until the next timer: without this the kernel may
+     * add its default 50 us of slack to every such wake-up */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     mp->tid = (int32_t)syscall(SYS_gettid);
     mp->curg = &mp->g0;
     stack_bounds_of_thread(&mp->g0);
@@ -1753,6 +1757,9 @@ static void init_locked(void)
     sigaltstack_init();
     grt__signals_init();
     grt__tls_m = mp;
+    /* m0 also sleeps as the timer sleeper: no 50 us kernel slack (this
+     * makes the main thread's other timed sleeps exact too) */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     grt__preempt_init();
     agent_m_new(mp);
     agent_g_alloc(g1);
