@@ -19,7 +19,9 @@ bench_programs = \
 	bench/mutex_contended \
 	bench/select2 \
 	bench/timers_sleep \
-	bench/park_mem
+	bench/park_mem \
+	bench/preempt_latency \
+	bench/tcp_echo
 
 noinst_PROGRAMS += $(bench_programs)
 
@@ -82,6 +84,16 @@ bench_park_mem_SOURCES = bench/park_mem.c $(bench_harness)
 bench_park_mem_CPPFLAGS = $(bench_cppflags)
 bench_park_mem_CFLAGS = $(bench_cflags)
 bench_park_mem_LDADD = $(bench_ldadd)
+
+bench_preempt_latency_SOURCES = bench/preempt_latency.c $(bench_harness)
+bench_preempt_latency_CPPFLAGS = $(bench_cppflags)
+bench_preempt_latency_CFLAGS = $(bench_cflags)
+bench_preempt_latency_LDADD = $(bench_ldadd)
+
+bench_tcp_echo_SOURCES = bench/tcp_echo.c $(bench_harness)
+bench_tcp_echo_CPPFLAGS = $(bench_cppflags)
+bench_tcp_echo_CFLAGS = $(bench_cflags)
+bench_tcp_echo_LDADD = $(bench_ldadd)
 
 EXTRA_DIST += bench/run.sh bench/compare.sh bench/smoke.sh
 

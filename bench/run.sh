@@ -11,8 +11,7 @@
 #   BENCH_N=... BENCH_R=...    override one size (see WORKLOADS.md)
 #
 # The programs are taken from ${GRT_BUILD:-<repo>/build}/bench/ and built
-# there with make when missing. preempt_latency and tcp_echo are not
-# written yet; they are skipped with a note.
+# there with make when missing.
 #
 # Exit status: 0 when every workload ran and passed its checks, 1 otherwise.
 set -u -o pipefail
@@ -42,7 +41,7 @@ preempt_latency preempt_latency
 tcp_echo        tcp_echo
 '
 # workloads whose C program comes with a later issue
-pending=' preempt_latency tcp_echo '
+pending=' '
 
 known=$(printf '%s\n' "$runs" | awk 'NF { print $1 }')
 for want in "$@"; do

@@ -11,7 +11,8 @@ noinst_PROGRAMS += \
 	demos/scheduling demos/stack_growth demos/producer_consumer \
 	demos/goroutine_creation demos/context_switch demos/worker_pool \
 	demos/fan_in_out demos/runtime_stats demos/leak_detection \
-	demos/maxprocs_scaling demos/goroutine_pool
+	demos/maxprocs_scaling demos/goroutine_pool \
+	demos/preemption demos/blocking_io demos/lock_os_thread
 
 # Per-program CPPFLAGS replace AM_CPPFLAGS, so carry it along.
 demos_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/include
@@ -76,6 +77,18 @@ demos_maxprocs_scaling_LDADD = $(demos_ldadd)
 demos_goroutine_pool_SOURCES = demos/goroutine_pool.c
 demos_goroutine_pool_CPPFLAGS = $(demos_cppflags)
 demos_goroutine_pool_LDADD = $(demos_ldadd)
+
+demos_preemption_SOURCES = demos/preemption.c
+demos_preemption_CPPFLAGS = $(demos_cppflags)
+demos_preemption_LDADD = $(demos_ldadd)
+
+demos_blocking_io_SOURCES = demos/blocking_io.c
+demos_blocking_io_CPPFLAGS = $(demos_cppflags)
+demos_blocking_io_LDADD = $(demos_ldadd)
+
+demos_lock_os_thread_SOURCES = demos/lock_os_thread.c
+demos_lock_os_thread_CPPFLAGS = $(demos_cppflags)
+demos_lock_os_thread_LDADD = $(demos_ldadd)
 
 # The smoke test: every demo with --quick.  make check runs it from the top
 # build directory, where it finds the programs in ./demos.

@@ -48,6 +48,9 @@ runtime_stats|^end +goroutines +1
 leak_detection|^leaky: unbuffered reply .*leaked 10$
 maxprocs_scaling|^GOMAXPROCS=4: .*speed-up x[0-9.]+$
 goroutine_pool|^pool ran 1000 tasks in [0-9.]+ ms, sum 499500
+preemption|^main printed 5 ticks while 3 goroutines spun; lateness: mean [0-9.]+ ms, max [0-9.]+ ms$
+blocking_io|^10 goroutines fetched 10 pages, all bodies verified$
+lock_os_thread|^locked goroutine: 10 iterations, all on thread [0-9]+$
 '
 
 pass=0

@@ -376,7 +376,10 @@ GRT_API int grt_connect(int fd, const struct sockaddr *addr, socklen_t len);
 GRT_API int grt_fd_wait(int fd, int events, int64_t timeout_ns);
 
 /* close(2) that first wakes the goroutines waiting on fd (they get
- * EBADF) and forgets the fd in the poller. */
+ * EBADF) and forgets the fd in the poller.  Close every fd used with the
+ * calls above with grt_close, not close(2): otherwise the poller still
+ * believes the fd number registered, and a new fd that reuses the number
+ * is not made non-blocking, so a grt_read on it can block its thread. */
 GRT_API int grt_close(int fd);
 
 /*

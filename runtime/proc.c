@@ -1316,6 +1316,17 @@ void grt_yield(void)
         !LOAD_RLX(&pp->runnext) && LOAD_RLX(&grt__sched.runq_size) == 0 &&
         fast_path_ok(pp))
         return; /* nothing else to run here */
+    /* Go's Gosched queues the caller globally, so a goroutine waiting
+     * there (a preempted one, say) runs next; we keep the caller local
+     * and bring one global G to runnext instead, which does the same
+     * without a global-queue round trip for the caller. */
+    if (LOAD_RLX(&grt__sched.runq_size) > 0) {
+        lock(&grt__sched.lock);
+        struct g *g2 = globrunqget(pp, 1);
+        unlock(&grt__sched.lock);
+        if (g2)
+            runqput(pp, g2, true);
+    }
     STORE_RLX(&gp->status, G_RUNNABLE);
     agent_g_state(gp);
     switch_out(mp, gp, AFTER_YIELD, NULL);

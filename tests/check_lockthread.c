@@ -60,14 +60,14 @@ static int thread_alive(pid_t tid)
  */
 struct scene {
     int locked_tid;
-    int stop;          /* the others stop sampling */
-    int moved;         /* the locked goroutine saw another tid */
-    int violations;    /* another goroutine ran on the locked thread */
-    int samples;       /* samples taken while it was locked */
-    int final_tid;     /* the locked goroutine's tid, kept after it ends */
-    grt_chan *ping;    /* unbuffered: partner for channel operations */
-    grt_wg others;     /* the sampling goroutines */
-    grt_chan *done;    /* the locked goroutine finished */
+    int stop;       /* the others stop sampling */
+    int moved;      /* the locked goroutine saw another tid */
+    int violations; /* another goroutine ran on the locked thread */
+    int samples;    /* samples taken while it was locked */
+    int final_tid;  /* the locked goroutine's tid, kept after it ends */
+    grt_chan *ping; /* unbuffered: partner for channel operations */
+    grt_wg others;  /* the sampling goroutines */
+    grt_chan *done; /* the locked goroutine finished */
 };
 
 /* Park the calling goroutine in every way it can: channel operations
@@ -289,7 +289,7 @@ END_TEST
 
 struct exiter {
     int locks, unlocks;
-    bool goexit;       /* end with grt_goexit instead of returning */
+    bool goexit; /* end with grt_goexit instead of returning */
     pid_t tid;
     grt_chan *done;
 };

@@ -68,8 +68,8 @@ static grt_wg spinners;
 
 #if HAVE_PREEMPT
 
-static int stop;               /* spinners end when set */
-static uint64_t progress;      /* bumped by spinners as they run */
+static int stop;          /* spinners end when set */
+static uint64_t progress; /* bumped by spinners as they run */
 
 static uint64_t ld64(const uint64_t *p)
 {
@@ -168,6 +168,7 @@ uint64_t regs_sse(const uint64_t *in, uint64_t *out, uint64_t loops);
 uint64_t regs_avx(const uint64_t *in, uint64_t *out, uint64_t loops);
 uint64_t regs_avx512(const uint64_t *in, uint64_t *out, uint64_t loops);
 
+/* clang-format off */
 #define REGS_FN(name, vload, vstore, leave)                                  \
     ".text\n.p2align 4\n.globl " name "\n.type " name ",@function\n" name    \
     ":\n"                                                                    \
@@ -218,11 +219,13 @@ __asm__(REGS_FN("regs_avx512",
                 IRP8 "kmovw %k\\k, (2304+\\k*8)(%rdi)\n.endr\n",
                 "vzeroupper\n"));
 
+/* clang-format on */
+
 struct kind {
     const char *name;
     uint64_t (*fn)(const uint64_t *, uint64_t *, uint64_t);
-    size_t vec_bytes;  /* compared from VEC_OFF */
-    int kregs;         /* k0-k7, low 16 bits each */
+    size_t vec_bytes; /* compared from VEC_OFF */
+    int kregs;        /* k0-k7, low 16 bits each */
 };
 
 static const struct kind kinds[] = {
@@ -289,7 +292,7 @@ static int compare(const struct kind *k, const uint64_t *in,
 
 struct regrun {
     const struct kind *kind;
-    uint64_t loops;         /* per call: about 20 ms */
+    uint64_t loops; /* per call: about 20 ms */
     int calls, interrupted, bad, first_bad_word;
     grt_chan *done;
 };
@@ -339,8 +342,8 @@ START_TEST(t_registers)
     }
     ck_assert_int_eq(compare(k, in, out), -1);
     static struct regrun r;
-    r = (struct regrun){k, loops * 20 * MS / (uint64_t)took, 0, 0, 0, -1,
-                        grt_chan_make(0, 0)};
+    r = (struct regrun){
+        k, loops * 20 * MS / (uint64_t)took, 0, 0, 0, -1, grt_chan_make(0, 0)};
     start_spinners(1);
     grt_go(checker, &r);
     grt_chan_recv(r.done, NULL);
@@ -380,8 +383,7 @@ static void assert_not_preempted(const char *what)
     uint64_t p1 = preemptions(), s1 = ld64(&progress);
     ck_assert_msg(s1 == s0 && p1 == p0,
                   "%s: the spinner moved %llu times, %llu preemptions", what,
-                  (unsigned long long)(s1 - s0),
-                  (unsigned long long)(p1 - p0));
+                  (unsigned long long)(s1 - s0), (unsigned long long)(p1 - p0));
 }
 
 START_TEST(t_disable)
@@ -428,8 +430,8 @@ END_TEST
 /* GRT_ASYNCPREEMPT=0                                                  */
 /* ------------------------------------------------------------------ */
 
-static int main_ran;        /* main resumed after its yield */
-static int spin_ended;      /* the spinner left its loop */
+static int main_ran;   /* main resumed after its yield */
+static int spin_ended; /* the spinner left its loop */
 
 static int64_t mono_ns(void)
 {

@@ -79,10 +79,10 @@ static uint64_t num_thread(void)
 
 struct handoff {
     int fds[2];
-    int entered;      /* the reader is about to block */
-    int progress;     /* steps the worker made */
-    int seen;         /* progress when the read returned */
-    ssize_t got;      /* the read's result */
+    int entered;  /* the reader is about to block */
+    int progress; /* steps the worker made */
+    int seen;     /* progress when the read returned */
+    ssize_t got;  /* the read's result */
     char byte;
     grt_chan *done;
 };

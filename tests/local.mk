@@ -11,7 +11,9 @@
 if HAVE_CHECK
 check_tests = tests/check_chan tests/check_select tests/check_sched \
 	tests/check_stack tests/check_deadlock tests/check_sync \
-	tests/check_time tests/check_ctx
+	tests/check_time tests/check_ctx \
+	tests/check_syscall tests/check_lockthread tests/check_preempt \
+	tests/check_netpoll
 check_PROGRAMS += $(check_tests)
 TESTS += $(check_tests)
 endif
@@ -44,6 +46,18 @@ tests_check_time_LDADD = $(tests_ldadd)
 tests_check_ctx_SOURCES = tests/check_ctx.c $(tests_util)
 tests_check_ctx_CFLAGS = $(tests_cflags)
 tests_check_ctx_LDADD = $(tests_ldadd)
+tests_check_syscall_SOURCES = tests/check_syscall.c $(tests_util)
+tests_check_syscall_CFLAGS = $(tests_cflags)
+tests_check_syscall_LDADD = $(tests_ldadd)
+tests_check_lockthread_SOURCES = tests/check_lockthread.c $(tests_util)
+tests_check_lockthread_CFLAGS = $(tests_cflags)
+tests_check_lockthread_LDADD = $(tests_ldadd)
+tests_check_preempt_SOURCES = tests/check_preempt.c $(tests_util)
+tests_check_preempt_CFLAGS = $(tests_cflags)
+tests_check_preempt_LDADD = $(tests_ldadd)
+tests_check_netpoll_SOURCES = tests/check_netpoll.c $(tests_util)
+tests_check_netpoll_CFLAGS = $(tests_cflags)
+tests_check_netpoll_LDADD = $(tests_ldadd)
 
 TESTS += tests/abi-symbols.sh
 EXTRA_DIST += tests/abi-symbols.sh tests/run-p.sh
