@@ -548,7 +548,7 @@ static int64_t live_goroutines(void)
         if (!pp)
             break;
         n += (int64_t)LOAD_RLX(&pp->created) -
-             (int64_t)LOAD_RLX(&pp->exited);
+             (int64_t)LOAD_ACQ(&pp->exited);
     }
     return n;
 }
@@ -1654,7 +1654,9 @@ _Noreturn void grt__goexit1(void)
         mp->lockedg = NULL;
         mp->exiting = true;
     }
-    STORE_RLX(&pp->exited, pp->exited + 1);
+    /* release: a caller that sees the count drop (grt_num_goroutine)
+     * sees everything this goroutine did (pairs with live_goroutines) */
+    STORE_REL(&pp->exited, pp->exited + 1);
     if (gp->stack)
         grt__stack_check(gp->stack);
     switch_out(mp, gp, AFTER_DEAD, NULL);
