@@ -1550,7 +1550,7 @@ static struct g *galloc(void)
     lock(&grt__sched.allg_lock);
     gp->allnext = grt__sched.allg;
     STORE_REL(&grt__sched.allg, gp);
-    grt__sched.nallg++;
+    STORE_RLX(&grt__sched.nallg, grt__sched.nallg + 1); /* read unlocked by stats */
     unlock(&grt__sched.allg_lock);
     return gp;
 }

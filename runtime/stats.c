@@ -26,7 +26,7 @@ void grt_read_memstats(grt_memstats *ms)
     int32_t nallg = LOAD_RLX(&grt__sched.nallg);
     uint64_t gbytes = (uint64_t)nallg * sizeof(struct g);
     uint64_t pbytes = 0;
-    for (int i = 0; i < MAXPROCS_LIMIT && grt__sched.allp[i]; i++)
+    for (int i = 0; i < MAXPROCS_LIMIT && LOAD_ACQ(&grt__sched.allp[i]); i++)
         pbytes += sizeof(struct p);
     uint64_t mbytes = c.threads * sizeof(struct m);
     ms->alloc = gbytes + pbytes + mbytes + ms->stack_inuse;
