@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include "chan.h"
+#include "agent.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ void grt_chan_free(grt_chan *c)
         grt__timer_del(c->timer);
         free(c->timer);
     }
+    agent_chan_free(c); /* agent: drop its channel record (if it has one) */
     free(c->buf);
     free(c);
 }
@@ -141,6 +143,7 @@ void grt_chan_send(grt_chan *c, const void *ep)
     struct g *gp = getg();
     struct waiter me = {.g = gp, .elem = (void *)ep, .c = c};
     waitq_push(&c->sendq, &me);
+    agent_chan_block(c); /* agent: registers c the first time (slow path) */
     grt__park(WAIT_CHAN_SEND, c, &c->lock);
     if (!me.success)
         grt__panic_str("send on closed channel");
@@ -175,6 +178,7 @@ bool grt_chan_recv(grt_chan *c, void *ep)
     struct g *gp = getg();
     struct waiter me = {.g = gp, .elem = ep, .c = c};
     waitq_push(&c->recvq, &me);
+    agent_chan_block(c); /* agent: registers c the first time (slow path) */
     grt__park(WAIT_CHAN_RECV, c, &c->lock);
     return me.success;
 }

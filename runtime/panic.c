@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "rt.h"
+#include "agent.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,6 +100,7 @@ static void traceback(FILE *f)
 static _Noreturn void die(void)
 {
     fflush(NULL);
+    grt__agent_fini(); /* remove the segment: _exit skips atexit */
     _exit(2);
 }
 

@@ -215,6 +215,10 @@ struct g {
     struct grt_shm_g *agent_rec; /* its record in the segment, or a private
                                     dummy when not publishing; set by
                                     agent_g_alloc, never NULL after it */
+    uint32_t agent_gen;          /* generation bits of the record's state
+                                    word; whoever owns the G */
+    uint32_t agent_flags;        /* what its record already holds
+                                    (agent/publish.c); owner of the G */
     const char *agent_site_fn;   /* creation-site key cached with */
     const char *agent_site_file; /* agent_site, to skip the site lookup */
     const char *agent_site_caller; /* when a G struct is reused for the */
@@ -349,7 +353,7 @@ struct sched {
     struct m *tsleeper;       /* (L) the idle M sleeping until a timer */
     int64_t sleep_until;      /* atomic: its deadline; 0 no timer sleeper,
                                  INT64_MAX sleeping with none known yet */
-    int32_t nallg;            /* under allg_lock */
+    int32_t nallg;            /* written under allg_lock, read relaxed */
     /* global free G / stack lists (under gflock) */
     spinlock gflock;
     struct g *gfree;

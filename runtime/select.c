@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include "chan.h"
+#include "agent.h"
 
 #include <stdlib.h>
 
@@ -226,6 +227,7 @@ int grt_select(grt_case *cases, int ncases, bool has_default)
         w->success = false;
         w->case_index = i;
         w->waitlink = NULL;
+        agent_chan_block(w->c); /* agent: register the channel (once) */
         if (cases[i].op == GRT_SEND)
             waitq_push(&w->c->sendq, w);
         else

@@ -31,6 +31,7 @@
 #include "config.h"
 
 #include "rt.h"
+#include "agent.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -357,6 +358,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
                 put_u(":", (uint64_t)gp->line, 10);
                 put("\n");
             }
+            grt__agent_fini(); /* async-signal-safe */
             _exit(2);
         }
     }

@@ -1,0 +1,1036 @@
+/*
+ * check_agent.c - the writer side (agent/): the segment a program
+ * publishes, read back through the reader library, against what the
+ * runtime knows.
+ *
+ *   segment   the file (place, mode, owner), its header, goroutine 1
+ *   records   goroutines parked on a channel appear with "chan receive"
+ *             and the channel's record counts them; every wait reason
+ *             shows Go's text; creation sites and names; counts per
+ *             state match the runtime's after churn; M, P and sample
+ *             records; a stack dump of the test's own goroutines
+ *   life      the file goes away at exit and on SIGTERM, stays (stale)
+ *             after _exit, which readers recognise and clean up, as a
+ *             new program does at start-up; a forked child does not take
+ *             it away; GRT_AGENT=0; a bad directory is refused with one
+ *             line on stderr and the program runs on
+ *   trust     pid reuse (start time), foreign owner (as root), symbolic
+ *             links and loose modes are refused
+ *
+ * Each program's segments go to a private directory (mkdtemp under
+ * /dev/shm, exported as GRT_AGENT_DIR), removed at the end.  Tests that
+ * start the runtime do so inside their own forked process (testutil.h).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grt.h>
+
+#include "reader.h"
+#include "testutil.h"
+
+static char agent_dir[] = "/dev/shm/grt-check-agent-XXXXXX";
+
+static void seg_path(char *buf, size_t len, int pid)
+{
+    snprintf(buf, len, "%s/%d", agent_dir, pid);
+}
+
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void remove_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+}
+
+/* Take snapshots of our own segment until pred holds (the sampler
+ * refreshes M, P, channel and sample records ten times a second);
+ * returns the snapshot that satisfied it.  Sleeps as a goroutine. */
+static struct rd_snapshot *
+snapshot_until(struct rd_target *t, bool (*pred)(struct rd_snapshot *, void *),
+               void *arg)
+{
+    for (;;) {
+        struct rd_snapshot *s;
+        ck_assert_int_eq(rd_snapshot_take(t, &s), RD_OK);
+        if (pred(s, arg))
+            return s;
+        rd_snapshot_free(s);
+        grt_sleep(5000000);
+    }
+}
+
+static struct rd_target *attach_self(void)
+{
+    grt_self(); /* the runtime (and the agent) start */
+    struct rd_target *t;
+    ck_assert_int_eq(rd_attach((int)getpid(), &t), RD_OK);
+    return t;
+}
+
+/* ---------------------------------------------------------------------
+ * segment
+ * --------------------------------------------------------------------- */
+
+START_TEST(t_segment_created)
+{
+    int64_t me = grt_self();
+    ck_assert_int_eq(me, 1);
+    char path[4200];
+    seg_path(path, sizeof path, (int)getpid());
+    struct stat st;
+    ck_assert_int_eq(lstat(path, &st), 0);
+    ck_assert(S_ISREG(st.st_mode));
+    ck_assert_int_eq(st.st_mode & 07777, 0600);
+    ck_assert_uint_eq(st.st_uid, geteuid());
+    struct stat dst;
+    ck_assert_int_eq(stat(agent_dir, &dst), 0);
+    ck_assert_int_eq(dst.st_mode & 022, 0);
+
+    struct rd_target *t;
+    ck_assert_int_eq(rd_attach((int)getpid(), &t), RD_OK);
+    ck_assert_int_eq(rd_target_check(t), RD_OK);
+    struct rd_snapshot *s;
+    ck_assert_int_eq(rd_snapshot_take(t, &s), RD_OK);
+    ck_assert_int_eq(s->pid, (int)getpid());
+    ck_assert_uint_eq(s->version, GRT_SHM_VERSION);
+    ck_assert_str_eq(s->name, "check_agent");
+    ck_assert_int_ge(s->argc, 1);
+    ck_assert_ptr_nonnull(strstr(s->argv[0], "check_agent"));
+    ck_assert_ptr_nonnull(strstr(s->exe, "check_agent"));
+    ck_assert_str_eq(s->grt_version, "0.1.0");
+    ck_assert_str_eq(rd_wait_name(s, GRT_SHM_WAIT_CHAN_RECV), "chan receive");
+    ck_assert_uint_eq(s->ng, 1);
+    ck_assert_int_eq(s->g[0].goid, 1);
+    ck_assert_int_eq(s->g[0].status, GRT_SHM_G_RUNNING);
+    ck_assert_uint_eq(s->g[0].flags & GRT_SHM_GF_MAIN, GRT_SHM_GF_MAIN);
+    ck_assert_int_ge(s->g[0].m_id, 0);
+    ck_assert_int_ge(s->g[0].p_id, 0);
+    ck_assert_uint_gt(s->start_ticks, 0);
+    rd_snapshot_free(s);
+    rd_detach(t);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------
+ * records
+ * --------------------------------------------------------------------- */
+
+enum { NRECV = 200 };
+
+static grt_chan *the_chan;
+
+static void receiver(void *arg)
+{
+    (void)arg;
+    int v;
+    grt_chan_recv(the_chan, &v);
+}
+
+struct chan_want {
+    size_t waiting; /* goroutines waiting on the channel, "chan receive" */
+    bool record;    /* its record counts NRECV receivers */
+    bool closed;
+};
+
+static bool chan_pred(struct rd_snapshot *s, void *arg)
+{
+    struct chan_want *w = arg;
+    uint64_t addr = (uint64_t)(uintptr_t)the_chan;
+    size_t n = 0;
+    for (size_t i = 0; i < s->ng; i++)
+        if (s->g[i].status == GRT_SHM_G_WAITING &&
+            strcmp(rd_wait_name(s, s->g[i].wait_reason), "chan receive") == 0 &&
+            s->g[i].wait_obj == addr)
+            n++;
+    if (n != w->waiting)
+        return false;
+    for (size_t i = 0; i < s->nchan; i++) {
+        const struct rd_chan *c = &s->chan[i];
+        if (c->addr != addr)
+            continue;
+        ck_assert_str_eq(c->name, "jobs");
+        ck_assert_uint_eq(c->elem_size, sizeof(int));
+        ck_assert_uint_eq(c->cap, 0);
+        if (w->closed)
+            return (c->flags & GRT_SHM_CF_CLOSED) && c->nrecv == 0;
+        return !w->record ||
+               (c->nrecv == NRECV && c->nsend == 0 && c->oldest_wait > 0);
+    }
+    return false;
+}
+
+START_TEST(t_chan_receivers)
+{
+    struct rd_target *t = attach_self();
+    the_chan = grt_chan_make(sizeof(int), 0);
+    grt_chan_set_name(the_chan, "jobs");
+    for (int i = 0; i < NRECV; i++)
+        grt_go(receiver, NULL);
+    struct chan_want w = {NRECV, true, false};
+    struct rd_snapshot *s = snapshot_until(t, chan_pred, &w);
+    /* and the per-state counts of the newest sample agree, eventually */
+    rd_snapshot_free(s);
+    grt_chan_close(the_chan);
+    tu_wait_goroutines(1);
+    w = (struct chan_want){0, false, true};
+    s = snapshot_until(t, chan_pred, &w);
+    rd_snapshot_free(s);
+    grt_chan_free(the_chan);
+    /* freed: its record is gone */
+    ck_assert_int_eq(rd_snapshot_take(t, &s), RD_OK);
+    for (size_t i = 0; i < s->nchan; i++)
+        ck_assert_uint_ne(s->chan[i].addr, (uint64_t)(uintptr_t)the_chan);
+    rd_snapshot_free(s);
+    rd_detach(t);
+}
+END_TEST
+
+/* One goroutine per wait reason. */
+static grt_mutex held = GRT_MUTEX_INIT;
+static grt_wg never = GRT_WG_INIT;
+static grt_chan *full_chan;
+
+static void w_sleep(void *a)
+{
+    (void)a;
+    grt_sleep(60LL * 1000000000);
+}
+static void w_mutex(void *a)
+{
+    (void)a;
+    grt_mutex_lock(&held);
+    grt_mutex_unlock(&held);
+}
+static void w_wg(void *a)
+{
+    (void)a;
+    grt_wg_wait(&never);
+}
+static void w_send(void *a)
+{
+    (void)a;
+    int v = 1;
+    grt_chan_send(full_chan, &v);
+}
+static grt_chan *quiet[2]; /* nobody sends on them */
+
+static void w_select(void *a)
+{
+    (void)a;
+    int v;
+    grt_case cs[2] = {{quiet[0], GRT_RECV, &v, false},
+                      {quiet[1], GRT_RECV, &v, false}};
+    grt_select(cs, 2, false);
+}
+static void w_nil(void *a)
+{
+    (void)a;
+    int v;
+    grt_chan_recv(NULL, &v);
+}
+
+struct reason_want {
+    const char *text;
+    bool seen;
+};
+static struct reason_want reasons[] = {
+    {"sleep", false},
+    {"sync.Mutex.Lock", false},
+    {"sync.WaitGroup.Wait", false},
+    {"chan send", false},
+    {"select", false},
+    {"chan receive (nil chan)", false},
+};
+#define NREASONS (sizeof reasons / sizeof *reasons)
+
+static bool reasons_pred(struct rd_snapshot *s, void *arg)
+{
+    (void)arg;
+    size_t seen = 0;
+    for (size_t k = 0; k < NREASONS; k++) {
+        reasons[k].seen = false;
+        for (size_t i = 0; i < s->ng; i++)
+            if (s->g[i].status == GRT_SHM_G_WAITING &&
+                strcmp(rd_wait_name(s, s->g[i].wait_reason), reasons[k].text) ==
+                    0)
+                reasons[k].seen = true;
+        seen += reasons[k].seen;
+    }
+    return seen == NREASONS;
+}
+
+START_TEST(t_wait_reasons)
+{
+    struct rd_target *t = attach_self();
+    full_chan = grt_chan_make(sizeof(int), 0);
+    quiet[0] = grt_chan_make(sizeof(int), 0);
+    quiet[1] = grt_chan_make(sizeof(int), 0);
+    grt_mutex_lock(&held);
+    grt_wg_add(&never, 1);
+    grt_go(w_sleep, NULL);
+    grt_go(w_mutex, NULL);
+    grt_go(w_wg, NULL);
+    grt_go(w_send, NULL);
+    grt_go(w_select, NULL);
+    grt_go(w_nil, NULL);
+    struct rd_snapshot *s = snapshot_until(t, reasons_pred, NULL);
+    rd_snapshot_free(s);
+    rd_detach(t);
+}
+END_TEST
+
+static void named_fn(void *arg)
+{
+    grt_chan_recv(arg, NULL);
+}
+
+START_TEST(t_sites_and_names)
+{
+    struct rd_target *t = attach_self();
+    grt_chan *c = grt_chan_make(0, 0);
+    int line = __LINE__ + 1;
+    int64_t id = grt_go_named("worker-7", named_fn, c);
+    grt_yield();
+    struct rd_snapshot *s;
+    ck_assert_int_eq(rd_snapshot_take(t, &s), RD_OK);
+    const struct rd_g *g = NULL;
+    for (size_t i = 0; i < s->ng; i++)
+        if (s->g[i].goid == id)
+            g = &s->g[i];
+    ck_assert_ptr_nonnull(g);
+    ck_assert_str_eq(g->name, "worker-7");
+    ck_assert_uint_eq(g->flags & GRT_SHM_GF_NAMED, GRT_SHM_GF_NAMED);
+    ck_assert_int_eq(g->parent_goid, 1);
+    ck_assert_uint_gt(g->stack_reserved, 0);
+    ck_assert_uint_ge(g->site, 1);
+    ck_assert_uint_le(g->site, s->nsite);
+    const struct rd_site *site = &s->site[g->site - 1];
+    ck_assert_str_eq(site->fn, "named_fn");
+    ck_assert_str_eq(site->caller, "t_sites_and_names_fn");
+    ck_assert_ptr_nonnull(strstr(site->file, "check_agent.c"));
+    ck_assert_int_eq(site->line, line);
+    rd_snapshot_free(s);
+    grt_chan_close(c);
+    tu_wait_goroutines(1);
+    /* the same G struct reused by an unnamed goroutine loses the name */
+    int64_t id2 = grt_go(named_fn, c);
+    tu_wait_goroutines(1);
+    (void)id2;
+    grt_chan_free(c);
+    rd_detach(t);
+}
+END_TEST
+
+static void churn_child(void *arg)
+{
+    grt_wg *wg = arg;
+    grt_yield();
+    grt_wg_done(wg);
+}
+
+static void parked_forever(void *arg)
+{
+    grt_chan_recv(arg, NULL);
+}
+
+struct count_want {
+    int live;
+};
+
+static bool counts_pred(struct rd_snapshot *s, void *arg)
+{
+    struct count_want *w = arg;
+    if (!s->have_stats || s->stats.goroutines != (uint64_t)w->live)
+        return false;
+    /* the state counts of that sample were taken after the churn; main
+     * may be counted asleep (in snapshot_until) or running */
+    uint32_t total = 0;
+    for (int i = GRT_SHM_G_RUNNABLE; i <= GRT_SHM_G_SYSCALL; i++)
+        total += s->stats.nstate[i];
+    uint32_t main_asleep = s->stats.nwait[GRT_SHM_WAIT_SLEEP];
+    return total == (uint32_t)w->live && main_asleep <= 1 &&
+           s->stats.nstate[GRT_SHM_G_WAITING] ==
+               (uint32_t)w->live - 1 + main_asleep &&
+           s->stats.nwait[GRT_SHM_WAIT_CHAN_RECV] == (uint32_t)w->live - 1;
+}
+
+START_TEST(t_counts_after_churn)
+{
+    struct rd_target *t = attach_self();
+    grt_chan *c = grt_chan_make(0, 0);
+    for (int round = 0; round < 5; round++) {
+        grt_wg wg = GRT_WG_INIT;
+        grt_wg_add(&wg, 300);
+        for (int i = 0; i < 300; i++)
+            grt_go(churn_child, &wg);
+        grt_wg_wait(&wg);
+    }
+    for (int i = 0; i < 50; i++)
+        grt_go(parked_forever, c);
+    tu_wait_goroutines(51);
+    while (grt_num_goroutine() != 51)
+        grt_yield();
+    /* the records: exactly the live goroutines, states as the runtime */
+    for (;;) {
+        struct rd_snapshot *s;
+        ck_assert_int_eq(rd_snapshot_take(t, &s), RD_OK);
+        size_t waiting = 0;
+        for (size_t i = 0; i < s->ng; i++)
+            waiting += s->g[i].status == GRT_SHM_G_WAITING;
+        size_t ng = s->ng;
+        rd_snapshot_free(s);
+        if (ng == 51 && waiting == 50)
+            break;
+        grt_yield();
+    }
+    struct count_want w = {51};
+    struct rd_snapshot *s = snapshot_until(t, counts_pred, &w);
+    ck_assert_uint_eq(s->stats.created, s->stats.exited + 51);
+    ck_assert_uint_ge(s->stats.created, 1 + 5 * 300 + 50);
+    rd_snapshot_free(s);
+    grt_chan_close(c);
+    tu_wait_goroutines(1);
+    grt_chan_free(c);
+    rd_detach(t);
+}
+END_TEST
+
+static bool mp_pred(struct rd_snapshot *s, void *arg)
+{
+    (void)arg;
+    return s->nm >= 1 && s->np >= 1 && s->have_stats;
+}
+
+START_TEST(t_threads_and_processors)
+{
+    struct rd_target *t = attach_self();
+    struct rd_snapshot *s = snapshot_until(t, mp_pred, NULL);
+    ck_assert_uint_eq(s->np, (size_t)grt_maxprocs(0));
+    ck_assert_uint_eq(s->stats.maxprocs, (uint32_t)grt_maxprocs(0));
+    const struct rd_m *m0 = NULL;
+    for (size_t i = 0; i < s->nm; i++)
+        if (s->m[i].id == 0)
+            m0 = &s->m[i];
+    ck_assert_ptr_nonnull(m0);
+    ck_assert_int_eq(m0->tid, (int32_t)getpid()); /* the main thread */
+    for (size_t i = 0; i < s->np; i++) {
+        ck_assert_int_eq(s->p[i].id, (int32_t)i);
+        ck_assert_int_le(s->p[i].status, GRT_SHM_P_DEAD);
+    }
+    rd_snapshot_free(s);
+
+    /* the sample ring advances */
+    struct rd_sample out[64];
+    uint64_t cursor = 0, lost = 0;
+    size_t n = 0, total = 0;
+    int64_t last = 0;
+    uint64_t last_index = 0;
+    while (total < 3) {
+        ck_assert_int_eq(rd_samples_read(t, &cursor, out, 64, &n, &lost),
+                         RD_OK);
+        for (size_t i = 0; i < n; i++) {
+            if (total)
+                ck_assert_uint_eq(out[i].index, last_index + 1);
+            ck_assert_int_gt(out[i].mono_ns, last);
+            last = out[i].mono_ns;
+            last_index = out[i].index;
+            total++;
+        }
+        grt_sleep(50000000);
+    }
+    ck_assert_uint_eq(lost, 0);
+    rd_detach(t);
+}
+END_TEST
+
+/* Not a tail call (v stays live), so it keeps a frame of its own. */
+static TU_NOINLINE void dump_target(void *arg)
+{
+    int v;
+    grt_chan_recv(arg, &v);
+}
+
+START_TEST(t_dump_self)
+{
+    struct rd_target *t = attach_self();
+    grt_chan *c = grt_chan_make(0, 0);
+    for (int i = 0; i < 10; i++)
+        grt_go(dump_target, c);
+    tu_wait_goroutines(11); /* let them park */
+    for (int i = 0; i < 20; i++)
+        grt_yield();
+    struct rd_dump *d;
+    int rc = rd_dump_request(t, 0, 32, 5000, &d);
+    if (rc == RD_ENODUMP) {
+        rd_detach(t);
+        return;
+    }
+    ck_assert_int_eq(rc, RD_OK);
+    ck_assert_uint_eq(d->ng, 11);
+    size_t parked = 0;
+    for (size_t i = 0; i < d->ng; i++) {
+        if (d->g[i].goid == 1) {
+            /* the goroutine asking is running */
+            ck_assert_uint_eq(d->g[i].flags & GRT_SHM_DG_RUNNING,
+                              GRT_SHM_DG_RUNNING);
+            ck_assert_uint_eq(d->g[i].npcs, 0);
+        } else if (d->g[i].npcs > 0) {
+            parked++;
+        }
+    }
+    ck_assert_uint_eq(parked, 10);
+    struct rd_sym *sym;
+    if (rd_sym_open(d, &sym) == RD_OK) {
+        for (size_t i = 0; i < d->ng; i++) {
+            if (d->g[i].goid == 1)
+                continue;
+            bool found = false;
+            for (uint32_t k = 0; k < d->g[i].npcs; k++) {
+                struct rd_frame_info fi;
+                if (rd_sym_lookup(sym, d->g[i].pcs[k], k > 0, &fi) == RD_OK &&
+                    strcmp(fi.func, "dump_target") == 0) {
+                    found = true;
+                    ck_assert_ptr_nonnull(strstr(fi.file, "check_agent.c"));
+                }
+            }
+            ck_assert_msg(found, "goroutine %ld: no dump_target frame",
+                          (long)d->g[i].goid);
+        }
+        rd_sym_close(sym);
+    }
+    rd_dump_free(d);
+    grt_chan_close(c);
+    tu_wait_goroutines(1);
+    grt_chan_free(c);
+    rd_detach(t);
+}
+END_TEST
+
+/* A hostile request: nonsense fields get a BADREQ answer; a request left
+ * CLAIMED is reset by the agent. */
+START_TEST(t_hostile_request)
+{
+    grt_self();
+    char path[4200];
+    seg_path(path, sizeof path, (int)getpid());
+    int fd = open(path, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    struct grt_shm_header h;
+    ck_assert_int_eq(pread(fd, &h, sizeof h, 0), (ssize_t)sizeof h);
+    off_t rq = (off_t)h.tables[GRT_SHM_T_REQUEST].offset;
+    off_t dp = (off_t)h.tables[GRT_SHM_T_DUMP].offset;
+    struct grt_shm_request q;
+    memset(&q, 0, sizeof q);
+    q.kind = 77;
+    q.id = 0x1234;
+    q.max_frames = UINT32_MAX;
+    /* the fields first, then the state word */
+    ck_assert_int_eq(pwrite(fd, (char *)&q + 4, sizeof q - 4, rq + 4),
+                     (ssize_t)sizeof q - 4);
+    q.state = GRT_SHM_REQ_POSTED;
+    ck_assert_int_eq(pwrite(fd, &q, 4, rq), 4);
+    for (;;) {
+        struct grt_shm_dump d;
+        ck_assert_int_eq(pread(fd, &d, sizeof d, dp), (ssize_t)sizeof d);
+        if (d.id == 0x1234 && !(d.seq & 1)) {
+            ck_assert_uint_eq(d.status, GRT_SHM_DS_BADREQ);
+            ck_assert_uint_eq(d.ngoroutines, 0);
+            break;
+        }
+        grt_sleep(5000000);
+    }
+    /* garbage state and a stale claim both end IDLE */
+    q.state = 0xdeadbeef;
+    ck_assert_int_eq(pwrite(fd, &q, 4, rq), 4);
+    for (;;) {
+        uint32_t st;
+        ck_assert_int_eq(pread(fd, &st, 4, rq), 4);
+        if (st == GRT_SHM_REQ_IDLE)
+            break;
+        grt_sleep(5000000);
+    }
+    q.state = GRT_SHM_REQ_CLAIMED;
+    ck_assert_int_eq(pwrite(fd, &q, 4, rq), 4);
+    for (;;) {
+        uint32_t st;
+        ck_assert_int_eq(pread(fd, &st, 4, rq), 4);
+        if (st == GRT_SHM_REQ_IDLE)
+            break;
+        grt_sleep(20000000);
+    }
+    close(fd);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------
+ * life
+ * --------------------------------------------------------------------- */
+
+static void child_start_return(void)
+{
+    grt_self();
+}
+
+START_TEST(t_removed_at_exit)
+{
+    remove_files(agent_dir);
+    char err[512];
+    int st;
+    tu_child(child_start_return, err, sizeof err, &st);
+    tu_assert_child(st, err, 0, NULL);
+    ck_assert_str_eq(err, "");
+    ck_assert_int_eq(count_files(agent_dir), 0);
+}
+END_TEST
+
+static void child_sigterm(void)
+{
+    /* as a program starts: SIGTERM at its default (the test runner's
+     * handler, inherited, would end the whole process group) */
+    signal(SIGTERM, SIG_DFL);
+    grt_self();
+    raise(SIGTERM);
+}
+
+START_TEST(t_removed_on_sigterm)
+{
+    remove_files(agent_dir);
+    char err[512];
+    int st;
+    tu_child(child_sigterm, err, sizeof err, &st);
+    ck_assert(WIFSIGNALED(st));
+    ck_assert_int_eq(WTERMSIG(st), SIGTERM);
+    ck_assert_int_eq(count_files(agent_dir), 0);
+}
+END_TEST
+
+static void child_vanish(void)
+{
+    grt_self();
+    _exit(0); /* no atexit: the segment stays behind */
+}
+
+START_TEST(t_stale)
+{
+    remove_files(agent_dir);
+    char err[512];
+    int st;
+    tu_child(child_vanish, err, sizeof err, &st);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(count_files(agent_dir), 1);
+    struct rd_proc *procs;
+    size_t n;
+    ck_assert_int_eq(rd_list(&procs, &n), RD_OK);
+    ck_assert_uint_ge(n, 1);
+    struct rd_proc pr = procs[0];
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(procs[i].path, agent_dir, strlen(agent_dir)) == 0)
+            pr = procs[i];
+    rd_list_free(procs);
+    ck_assert_int_eq(pr.status, RD_ESTALE);
+    ck_assert_str_eq(pr.name, "check_agent");
+    struct rd_target *t;
+    ck_assert_int_eq(rd_attach(pr.pid, &t), RD_OK); /* readable */
+    ck_assert_int_eq(rd_target_check(t), RD_ESTALE);
+    rd_detach(t);
+    ck_assert_int_eq(rd_cleanup(pr.path), RD_OK);
+    ck_assert_int_eq(count_files(agent_dir), 0);
+
+    /* a new program clears stale files of its directory at start-up */
+    tu_child(child_vanish, err, sizeof err, &st);
+    ck_assert_int_eq(count_files(agent_dir), 1);
+    tu_child(child_start_return, err, sizeof err, &st);
+    tu_assert_child(st, err, 0, NULL);
+    ck_assert_int_eq(count_files(agent_dir), 0);
+}
+END_TEST
+
+static void child_fork(void)
+{
+    signal(SIGTERM, SIG_DFL); /* so that the agent handles it */
+    grt_self();
+    char path[4200];
+    seg_path(path, sizeof path, (int)getpid());
+    pid_t pid = fork();
+    if (pid == 0) {
+#ifdef GRT_ASAN
+        /* LeakSanitizer's exit-time check locks ASan's allocator, whose
+         * locks this fork may have copied held by a runtime thread: end
+         * by the agent's SIGTERM path instead of atexit (both run
+         * grt__agent_fini) */
+        raise(SIGTERM);
+#endif
+        exit(0); /* atexit runs here: must not remove the parent's */
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        fprintf(stderr, "segment removed by the child\n");
+        exit(1);
+    }
+}
+
+START_TEST(t_fork)
+{
+    remove_files(agent_dir);
+    char err[512];
+    int st;
+    tu_child(child_fork, err, sizeof err, &st);
+    tu_assert_child(st, err, 0, NULL);
+    ck_assert_int_eq(count_files(agent_dir), 0);
+}
+END_TEST
+
+static void child_agent_off(void)
+{
+    setenv("GRT_AGENT", "0", 1);
+    grt_self();
+    char path[4200];
+    seg_path(path, sizeof path, (int)getpid());
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        fprintf(stderr, "segment made with GRT_AGENT=0\n");
+        exit(1);
+    }
+    /* the runtime works as usual */
+    grt_chan *c = grt_chan_make(sizeof(int), 1);
+    int v = 5;
+    grt_chan_send(c, &v);
+    grt_chan_recv(c, &v);
+    grt_chan_free(c);
+}
+
+START_TEST(t_agent_off)
+{
+    char err[512];
+    int st;
+    tu_child(child_agent_off, err, sizeof err, &st);
+    tu_assert_child(st, err, 0, NULL);
+    ck_assert_str_eq(err, "");
+}
+END_TEST
+
+static char bad_dir[4200];
+
+static void child_bad_dir(void)
+{
+    setenv("GRT_AGENT_DIR", bad_dir, 1);
+    grt_self();
+    grt_chan *c = grt_chan_make(sizeof(int), 1);
+    int v = 5;
+    grt_chan_send(c, &v);
+    grt_chan_recv(c, &v);
+    grt_chan_free(c);
+}
+
+START_TEST(t_bad_dir)
+{
+    /* group/other writable: refused, one line, the program runs on */
+    snprintf(bad_dir, sizeof bad_dir, "%s/loose", agent_dir);
+    ck_assert_int_eq(mkdir(bad_dir, 0700), 0);
+    ck_assert_int_eq(chmod(bad_dir, 0777), 0);
+    char err[512], line[512];
+    int st;
+    tu_child(child_bad_dir, err, sizeof err, &st);
+    tu_assert_child(st, err, 0, NULL);
+    tu_first_line(err, line, sizeof line);
+    ck_assert_msg(strncmp(line, "grt: agent: ", 12) == 0, "stderr: %s", err);
+    ck_assert_ptr_nonnull(strstr(line, "writable by group or others"));
+    int lines = 0;
+    for (const char *p = err; *p; p++)
+        lines += *p == '\n';
+    ck_assert_int_eq(lines, 1); /* said once */
+    ck_assert_int_eq(count_files(bad_dir), 0);
+    rmdir(bad_dir);
+
+    /* a symbolic link as the directory */
+    snprintf(bad_dir, sizeof bad_dir, "%s/link", agent_dir);
+    ck_assert_int_eq(symlink("/tmp", bad_dir), 0);
+    tu_child(child_bad_dir, err, sizeof err, &st);
+    tu_assert_child(st, err, 0, NULL);
+    ck_assert_ptr_nonnull(strstr(err, "grt: agent: "));
+    unlink(bad_dir);
+
+    /* a directory that cannot be made */
+    snprintf(bad_dir, sizeof bad_dir, "%s/no/such/dir", agent_dir);
+    tu_child(child_bad_dir, err, sizeof err, &st);
+    tu_assert_child(st, err, 0, NULL);
+    ck_assert_ptr_nonnull(strstr(err, "grt: agent: "));
+}
+END_TEST
+
+static void child_small_files(void)
+{
+    struct rlimit rl = {1 << 20, 1 << 20};
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        exit(3);
+    grt_self();
+    grt_chan *c = grt_chan_make(sizeof(int), 1);
+    int v = 5;
+    grt_chan_send(c, &v);
+    grt_chan_recv(c, &v);
+    grt_chan_free(c);
+}
+
+/* No room for the segment (a file size limit here; a full tmpfs or the
+ * mapping limit take the same path): one line, and the program runs. */
+START_TEST(t_no_room)
+{
+    remove_files(agent_dir);
+    char err[512], line[512];
+    int st;
+    tu_child(child_small_files, err, sizeof err, &st);
+    tu_assert_child(st, err, 0, NULL);
+    tu_first_line(err, line, sizeof line);
+    ck_assert_msg(strncmp(line, "grt: agent: ", 12) == 0, "stderr: %s", err);
+    ck_assert_ptr_nonnull(strstr(line, "file size limit"));
+    ck_assert_int_eq(count_files(agent_dir), 0);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------
+ * trust
+ * --------------------------------------------------------------------- */
+
+/* Leave a stale segment of a dead child and return its path. */
+static void make_stale(char *path, size_t len, int *pid_out)
+{
+    char err[512];
+    int st;
+    remove_files(agent_dir);
+    tu_child(child_vanish, err, sizeof err, &st);
+    DIR *d = opendir(agent_dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    *pid_out = 0;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            *pid_out = atoi(e->d_name);
+    closedir(d);
+    ck_assert_int_gt(*pid_out, 0);
+    seg_path(path, len, *pid_out);
+}
+
+static void copy_file(const char *from, const char *to, mode_t mode)
+{
+    int in = open(from, O_RDONLY);
+    ck_assert_int_ge(in, 0);
+    int out = open(to, O_WRONLY | O_CREAT | O_EXCL, mode);
+    ck_assert_int_ge(out, 0);
+    static char buf[1 << 16];
+    ssize_t n;
+    off_t at = 0;
+    while ((n = read(in, buf, sizeof buf)) > 0) {
+        /* keep holes as holes: the file is mostly zeros */
+        bool zero = true;
+        for (ssize_t i = 0; i < n && zero; i++)
+            zero = buf[i] == 0;
+        if (!zero)
+            ck_assert_int_eq(pwrite(out, buf, (size_t)n, at), n);
+        at += n;
+    }
+    ck_assert_int_eq(ftruncate(out, at), 0);
+    fchmod(out, mode);
+    close(in);
+    close(out);
+}
+
+START_TEST(t_pid_reuse)
+{
+    char stale[4200];
+    int dead;
+    make_stale(stale, sizeof stale, &dead);
+    /* pretend it is ours: our pid, a wrong start time, a held lock */
+    char mine[4200];
+    seg_path(mine, sizeof mine, (int)getpid());
+    copy_file(stale, mine, 0600);
+    unlink(stale);
+    int fd = open(mine, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+    struct grt_shm_header h;
+    ck_assert_int_eq(pread(fd, &h, sizeof h, 0), (ssize_t)sizeof h);
+    uint64_t real_ticks = h.start_ticks;
+    h.pid = getpid();
+    h.start_ticks = 1; /* not our start time */
+    ck_assert_int_eq(pwrite(fd, &h, sizeof h, 0), (ssize_t)sizeof h);
+    struct rd_target *t;
+    ck_assert_int_eq(rd_attach((int)getpid(), &t), RD_OK);
+    ck_assert_int_eq(rd_target_check(t), RD_ESTALE);
+    rd_detach(t);
+    /* with our real start time it is live */
+    FILE *f = fopen("/proc/self/stat", "r");
+    ck_assert_ptr_nonnull(f);
+    char buf[1024];
+    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
+    fclose(f);
+    char *p = strrchr(buf, ')') + 2;
+    for (int field = 3; field < 22; field++)
+        p = strchr(p, ' ') + 1;
+    h.start_ticks = strtoull(p, NULL, 10);
+    (void)real_ticks;
+    ck_assert_int_eq(pwrite(fd, &h, sizeof h, 0), (ssize_t)sizeof h);
+    ck_assert_int_eq(rd_attach((int)getpid(), &t), RD_OK);
+    ck_assert_int_eq(rd_target_check(t), RD_OK);
+    rd_detach(t);
+    ck_assert_int_eq(rd_cleanup(mine), RD_EBUSY); /* lock held: live */
+    /* a file named by one pid holding another's header is corrupt */
+    char other[4200];
+    seg_path(other, sizeof other, (int)getpid() + 1);
+    ck_assert_int_eq(link(mine, other), 0);
+    ck_assert_int_eq(rd_attach_path(other, &t), RD_ECORRUPT);
+    unlink(other);
+    close(fd);
+    unlink(mine);
+}
+END_TEST
+
+START_TEST(t_foreign)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "t_foreign: not root, cannot make a foreign file; "
+                        "skipped\n");
+        return;
+    }
+    char stale[4200];
+    int pid;
+    make_stale(stale, sizeof stale, &pid);
+    ck_assert_int_eq(chown(stale, 65534, 65534), 0);
+    struct rd_target *t;
+    ck_assert_int_eq(rd_attach(pid, &t), RD_EFOREIGN);
+    ck_assert_int_eq(rd_cleanup(stale), RD_EFOREIGN);
+    struct rd_proc *procs;
+    size_t n;
+    ck_assert_int_eq(rd_list(&procs, &n), RD_OK);
+    for (size_t i = 0; i < n; i++)
+        if (procs[i].pid == pid)
+            ck_assert_int_eq(procs[i].status, RD_EFOREIGN);
+    rd_list_free(procs);
+    /* a foreign directory */
+    ck_assert_int_eq(chown(stale, 0, 0), 0);
+    ck_assert_int_eq(chown(agent_dir, 65534, 65534), 0);
+    ck_assert_int_eq(rd_attach(pid, &t), RD_EFOREIGN);
+    ck_assert_int_eq(chown(agent_dir, 0, 0), 0);
+    unlink(stale);
+}
+END_TEST
+
+START_TEST(t_insecure)
+{
+    char stale[4200];
+    int pid;
+    make_stale(stale, sizeof stale, &pid);
+    /* a symbolic link in place of the file */
+    char moved[4200];
+    snprintf(moved, sizeof moved, "%s/moved", agent_dir);
+    ck_assert_int_eq(rename(stale, moved), 0);
+    ck_assert_int_eq(symlink(moved, stale), 0);
+    struct rd_target *t;
+    ck_assert_int_eq(rd_attach(pid, &t), RD_EINSECURE);
+    ck_assert_int_eq(rd_cleanup(stale), RD_EINSECURE);
+    unlink(stale);
+    ck_assert_int_eq(rename(moved, stale), 0);
+    /* readable by others */
+    ck_assert_int_eq(chmod(stale, 0644), 0);
+    ck_assert_int_eq(rd_attach(pid, &t), RD_EINSECURE);
+    ck_assert_int_eq(chmod(stale, 0600), 0);
+    ck_assert_int_eq(rd_attach(pid, &t), RD_OK);
+    rd_detach(t);
+    /* a directory writable by others */
+    ck_assert_int_eq(chmod(agent_dir, 0777), 0);
+    ck_assert_int_eq(rd_attach(pid, &t), RD_EINSECURE);
+    ck_assert_int_eq(chmod(agent_dir, 0700), 0);
+    /* no such process */
+    ck_assert_int_eq(rd_attach(999999999, &t), RD_ENOENT);
+    ck_assert_int_eq(rd_attach(-1, &t), RD_EINVAL);
+    unlink(stale);
+}
+END_TEST
+
+static Suite *agent_suite(void)
+{
+    Suite *s = suite_create("agent");
+    TCase *tc = tcase_create("segment");
+    tcase_add_test(tc, t_segment_created);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("records");
+    tcase_set_timeout(tc, TU_TIMEOUT);
+    tcase_add_test(tc, t_chan_receivers);
+    tcase_add_test(tc, t_wait_reasons);
+    tcase_add_test(tc, t_sites_and_names);
+    tcase_add_test(tc, t_counts_after_churn);
+    tcase_add_test(tc, t_threads_and_processors);
+    tcase_add_test(tc, t_dump_self);
+    tcase_add_test(tc, t_hostile_request);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("life");
+    tcase_set_timeout(tc, TU_TIMEOUT);
+    tcase_add_test(tc, t_removed_at_exit);
+    tcase_add_test(tc, t_removed_on_sigterm);
+    tcase_add_test(tc, t_stale);
+    tcase_add_test(tc, t_fork);
+    tcase_add_test(tc, t_agent_off);
+    tcase_add_test(tc, t_bad_dir);
+    tcase_add_test(tc, t_no_room);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("trust");
+    tcase_set_timeout(tc, TU_TIMEOUT);
+    tcase_add_test(tc, t_pid_reuse);
+    tcase_add_test(tc, t_foreign);
+    tcase_add_test(tc, t_insecure);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    if (!mkdtemp(agent_dir)) {
+        perror("mkdtemp");
+        return 99;
+    }
+    setenv("GRT_AGENT_DIR", agent_dir, 1);
+    int rc = tu_run_suite(agent_suite());
+    remove_files(agent_dir);
+    rmdir(agent_dir);
+    return rc;
+}
