@@ -1,0 +1,1 @@
+# cli/exporter/local.mk - exporter (filled in by its issue).

@@ -1,0 +1,1 @@
+# cli/gdump/local.mk - gdump (filled in by its issue).

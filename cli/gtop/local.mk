@@ -1,0 +1,1 @@
+# cli/gtop/local.mk - gtop (filled in by its issue).
