@@ -7,7 +7,9 @@
  *   agent_read park N        park N goroutines on a channel, print the
  *                            pid, wait for stdin to close
  *   agent_read read PID [K]  attach, take K snapshots (default 10) and
- *                            print the median reader CPU time of one
+ *                            print the median reader CPU time of one;
+ *                            then ask for every goroutine's stack once
+ *                            and print the answer's wall time
  *
  * bench/agent-read.sh runs the two together.  Result lines follow the
  * harness's format (workload=agent_read impl=c metric=... value=...).
@@ -89,6 +91,28 @@ static int do_read(int pid, int k)
            ntorn);
     printf("workload=agent_read impl=c metric=snapshot_cpu value=%.2f "
            "unit=ms\n", v[k / 2] / 1e6);
+    struct timespec a, b;
+    struct rd_dump *d;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    err = rd_dump_request(t, 0, 0, 10000, &d);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    if (err == RD_OK) {
+        size_t frames = 0;
+        for (size_t i = 0; i < d->ng; i++)
+            frames += d->g[i].npcs;
+        printf("workload=agent_read impl=c metric=dump_goroutines value=%zu "
+               "unit=count\n", d->ng);
+        printf("workload=agent_read impl=c metric=dump_frames value=%zu "
+               "unit=count\n", frames);
+        printf("workload=agent_read impl=c metric=dump_wall value=%.2f "
+               "unit=ms\n", ((b.tv_sec - a.tv_sec) * 1e9 +
+                              (b.tv_nsec - a.tv_nsec)) / 1e6);
+        printf("workload=agent_read impl=c metric=dump_agent value=%.2f "
+               "unit=ms\n", d->elapsed_ns / 1e6);
+        rd_dump_free(d);
+    } else {
+        fprintf(stderr, "agent_read: dump: %s\n", rd_strerror(err));
+    }
     rd_detach(t);
     free(v);
     return 0;
