@@ -289,8 +289,8 @@ struct grt_shm_p {
 #define GRT_SHM_CF_CLOSED 0x2u  /* closed */
 #define GRT_SHM_CF_STALE 0x4u   /* its lock was busy at the last refresh:
                                    counts are from an earlier one */
-#define GRT_SHM_CF_PARTIAL 0x8u /* the wait queues were longer than the
-                                   sampler walks: counts are lower bounds */
+#define GRT_SHM_CF_PARTIAL 0x8u /* counts are lower bounds (no longer
+                                   set: the queues keep exact counts) */
 
 /*
  * One record per channel on which some goroutine has blocked (it is
