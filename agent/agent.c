@@ -243,16 +243,6 @@ static bool file_is_stale(int fd, pid_t pid)
     return t != 0 && t != h.start_ticks;
 }
 
-static bool all_digits(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return false;
-    return true;
-}
-
 /* Remove stale segments of the directory (bounded work). */
 static void clean_stale(int dfd)
 {
@@ -267,7 +257,7 @@ static void clean_stale(int dfd)
     struct dirent *e;
     int n = 0;
     while ((e = readdir(d)) != NULL && n++ < STALE_SCAN_MAX) {
-        if (!all_digits(e->d_name))
+        if (!grt_all_digits(e->d_name))
             continue;
         long pid = strtol(e->d_name, NULL, 10);
         if (pid <= 0 || pid == (long)getpid())

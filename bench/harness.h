@@ -1,7 +1,7 @@
 /*
  * harness.h - what every C benchmark program shares.
  *
- * The C twin of /work/shared/bench/go/internal/harness (see
+ * The C twin of the Go suite's internal/harness (../shared/bench/go; see
  * WORKLOADS.md, the definition of every workload): sizes from the
  * environment, the processor count, the workload name, repeats with a
  * median, nearest-rank percentiles and the result line

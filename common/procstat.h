@@ -7,6 +7,7 @@
 #define GRT_COMMON_PROCSTAT_H
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,18 @@ static inline uint64_t grt_proc_start_ticks(int pid)
             return 0;
     }
     return 0;
+}
+
+/* A pid-like name: one or more decimal digits (segment files are named by
+ * pid). */
+static inline bool grt_all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
 }
 
 #endif /* GRT_COMMON_PROCSTAT_H */

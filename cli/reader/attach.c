@@ -307,16 +307,6 @@ int rd_target_check(struct rd_target *t)
  * Listing and cleanup
  * --------------------------------------------------------------------- */
 
-static bool all_digits(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return false;
-    return true;
-}
-
 static void describe(struct rd_proc *pr)
 {
     struct rd_target *t;
@@ -366,7 +356,7 @@ int rd_list(struct rd_proc **procs, size_t *n)
             continue;
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
-            if (!all_digits(e->d_name) || strlen(e->d_name) > 10)
+            if (!grt_all_digits(e->d_name) || strlen(e->d_name) > 10)
                 continue;
             long pid = strtol(e->d_name, NULL, 10);
             bool dup = false;
