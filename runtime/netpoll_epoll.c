@@ -514,7 +514,7 @@ int grt_close(int fd)
         r = pd->rg;
         w = pd->wg;
         pd->rg = pd->wg = NULL;
-        pd->registered = false;
+        STORE_REL(&pd->registered, false);
         pd->rready = pd->wready = false;
         if (LOAD_ACQ(&epfd) >= 0)
             epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
