@@ -13,3 +13,9 @@ tests_check_leaks_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli/reader \
 	-I$(top_srcdir)/tests
 tests_check_leaks_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_check_leaks_LDADD = cli/libgrtreader.la libgrt.la $(CHECK_LIBS)
+
+bin_PROGRAMS += cli/gdump/gdump
+cli_gdump_gdump_SOURCES = cli/gdump/main.c
+cli_gdump_gdump_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli/reader
+cli_gdump_gdump_LDADD = cli/libgrtreader.la
+dist_man_MANS += docs/gdump.1
