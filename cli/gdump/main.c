@@ -650,13 +650,21 @@ static bool build_frames(struct model *md, struct gv *v)
         }
     }
     bool main_g = v->sg && (v->sg->flags & GRT_SHM_GF_MAIN);
+    /* outer: the index past the last frame that is not libgrt's */
+    uint32_t outer = 0;
+    for (uint32_t i = 0; i < dg->npcs; i++)
+        if (!sy[i]->internal)
+            outer = i + 1;
     size_t n = 0;
     for (uint32_t i = 0; i < dg->npcs; i++) {
         const struct sym *f = sy[i];
         /* libgrt's own frames are hidden; a public grt_* function called
-         * by the user's code is kept, as Go keeps sync.(*Mutex).Lock */
+         * by the user's code is kept, as Go keeps sync.(*Mutex).Lock: the
+         * frame outside it is the user's, or (a tail call) only libgrt's
+         * entry trampoline is left */
         if (f->internal &&
-            !(f->public && (i + 1 == dg->npcs || !sy[i + 1]->internal)))
+            !(f->public && (i + 1 == dg->npcs || !sy[i + 1]->internal ||
+                            i >= outer)))
             continue;
         struct grt__fmt_frame *o = &v->frames[n++];
         o->pc = dg->pcs[i];
