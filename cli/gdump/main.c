@@ -246,8 +246,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
     }
     if (o->fail && !o->leaks)
         die_usage("--fail goes with --leaks");
-    if (threshold_given && !o->leaks && !o->graph)
-        die_usage("--threshold goes with --leaks or --graph");
+    if (threshold_given && !o->leaks && !o->graph && !o->json)
+        die_usage("--threshold goes with --leaks, --graph or --json");
     if (o->graph && (o->json || o->group))
         die_usage("--graph is a format of its own: not with --json or "
                   "--group");
@@ -1236,6 +1236,10 @@ static void print_json(struct out *o, struct model *md)
                s->version, s->taken_mono_ns,
                s->taken_mono_ns - s->created_mono_ns,
                md->d ? "true" : "false");
+    if (md->d)
+        out_printf(o, ",\n\"dump_elapsed_ns\": %" PRIu64, md->d->elapsed_ns);
+    else
+        out_puts(o, ",\n\"dump_elapsed_ns\": null");
     out_puts(o, ",\n\"goroutines\": [");
     size_t printed = 0;
     size_t *idx = malloc((md->ng ? md->ng : 1) * sizeof *idx);
