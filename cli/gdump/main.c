@@ -497,8 +497,8 @@ static const struct sym *symtab_get(struct symtab *t, uint64_t pc,
             s->file = strdup(fi.file);
             s->line = fi.line;
         }
-        if (fi.module)
-            s->module = module_of(t->d, pc) ? module_of(t->d, pc) : NULL;
+        if (!s->module && fi.module)
+            s->module = fi.module; /* rd_sym's storage: lives as long */
     }
     s->internal = module_is_libgrt(s->module) ||
                   (s->func && strncmp(s->func, "grt__", 5) == 0);
@@ -1603,7 +1603,8 @@ static int run(const struct opts *o)
         fprintf(stderr, "%s: pid %d: out of memory\n", prog, o->pid);
         goto done;
     }
-    fwrite(out.buf, 1, out.len, stdout);
+    if (out.len)
+        fwrite(out.buf, 1, out.len, stdout);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "%s: writing the output: %s\n", prog,
                 strerror(errno));
