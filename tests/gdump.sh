@@ -235,7 +235,7 @@ if expect 3 --leaks --fail "$cyc"; then
     if grep -q '^mutex cycle: goroutine \([0-9]*\) -> goroutine [0-9]* -> goroutine \1$' \
         "$work/out" &&
         grep -q 'waits for mutex 0x[0-9a-f]* held by goroutine' "$work/out" &&
-        [ "$(grep -c '^proven leak: 1 goroutine blocked in sync.Mutex.Lock at lock_._then_.\|^proven leak: 1 goroutine blocked in sync.Mutex.Lock, created .*go queued_on_a' "$work/out")" -eq 3 ] &&
+        [ "$(grep -c '^proven leak: 1 goroutine blocked in sync.Mutex.Lock' "$work/out")" -eq 3 ] &&
         grep -q '^grt_mutex_lock(' "$work/out"; then
         ok "--leaks: the mutex cycle, and the goroutine behind it, proven"
     else
@@ -271,8 +271,11 @@ if expect 0 --leaks --threshold 1ms --fail "$clean"; then
 fi
 if expect 0 "$clean"; then
     parses "$work/out" "gdump of sleepers"
-    grep -q '^goroutine [0-9]* \[sleep, locked to thread\]:$' "$work/out" &&
-        ok "locked to thread shown" || bad "no 'locked to thread'"
+    # (sleeping, or just woken: a locked goroutine's wake-up is a
+    # hand-over to its thread, slow under the sanitizers)
+    grep -q '^goroutine [0-9]* \[[^]]*, locked to thread\]:$' "$work/out" &&
+        ok "locked to thread shown" ||
+        { bad "no 'locked to thread'"; sed 's/^/    /' "$work/out"; }
 fi
 
 # ---- the process list ----
