@@ -23,6 +23,9 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # it is only a Recommends of gcc, and apt runs with --no-install-recommends.
 pkgs=(autoconf automake libtool pkg-config make gcc libc6-dev libncurses-dev
       libunwind-dev check libdw-dev)
+# For tests only: dot checks gdump --graph, python3 its --json (each check
+# skips with a message when its tool is missing).
+pkgs+=(graphviz python3)
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
 
