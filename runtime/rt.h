@@ -224,6 +224,10 @@ struct g {
     const char *agent_site_caller; /* when a G struct is reused for the */
     int32_t agent_site_line;     /* same site; owner of the G only */
     uint32_t agent_site;         /* site index + 1, 0 unknown */
+    /* ---- leak checks (runtime/leak.c) ---- */
+    int64_t leak_scope;          /* grt_leak_scope_begin id, 0 none;
+                                    copied from the creator at spawn;
+                                    the G itself writes it after */
 };
 
 /* ---- machine (OS thread) ---- */
