@@ -494,8 +494,9 @@ GRT_API int64_t *grt_goroutine_ids(void);
  * Leak scopes (not in goleak).  grt_leak_scope_begin starts a new scope
  * and puts the calling goroutine in it; every goroutine it creates from
  * then on is in the scope too, and so are theirs, transitively.  A check
- * with opts->scope set looks only at the scope's goroutines, so a leak is
- * blamed on the test that caused it even when tests run in parallel.
+ * with opts->scope set looks only at the scope's goroutines (those of
+ * scopes begun inside it included), so a leak is blamed on the test that
+ * caused it even when tests run in parallel.
  * Returns the scope's id (> 0).  Never blocks.
  */
 GRT_API int64_t grt_leak_scope_begin(void);

@@ -18,7 +18,9 @@
  * everything a test starts, transitively, is in its scope, whichever
  * thread runs it and whatever other tests run meanwhile (goleak's issues
  * 16 and 83 ask for this).  Each scope remembers the scope its creator
- * was in, for grt_leak_scope_end; ids are never reused.
+ * was in (for grt_leak_scope_end, and because a scope begun inside
+ * another is part of it: a check of the outer scope sees the inner
+ * one's goroutines too); ids are never reused.
  *
  * GRT_LEAKCHECK=1 (goleak.VerifyTestMain): on_exit runs the check when
  * the program exits with status 0 (main returning, grt_exit(0), exit(0));
@@ -97,6 +99,25 @@ int64_t grt_leak_scope(void)
     return getg()->leak_scope;
 }
 
+/* Is scope s root or one begun inside it (transitively)? */
+static bool scope_within(int64_t s, int64_t root)
+{
+    if (s == root)
+        return true;
+    bool in = false;
+    pthread_mutex_lock(&scope_mu);
+    for (int depth = 0; s > 0 && s < scope_cap && s <= scope_next &&
+                        depth < 10000; depth++) {
+        s = scope_parent[s];
+        if (s == root) {
+            in = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&scope_mu);
+    return in;
+}
+
 /* ---------------------------------------------------------------------
  * Checks
  * --------------------------------------------------------------------- */
@@ -152,7 +173,7 @@ LK_RACY static bool leaked(struct check *c, struct g *gp,
     if (gp == c->self || st == G_DEAD || st == G_IDLE)
         return false;
     const grt_leak_opts *o = c->o;
-    if (o->scope && RACY(gp->leak_scope) != o->scope)
+    if (o->scope && !scope_within(RACY(gp->leak_scope), o->scope))
         return false;
     if (id_in(o->ignore_ids, RACY(gp->goid)))
         return false;

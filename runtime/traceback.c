@@ -66,7 +66,7 @@ struct grt__tb {
     bool self_more;
     uint64_t pcs[MAX_RAW];
     struct grt__fmt_frame frames[MAX_SHOWN];
-    struct grt__sym syms[MAX_SHOWN];
+    struct grt__sym syms[MAX_SHOWN + 1]; /* + 1: the frame that is cut */
 };
 
 static struct grt__tb fatal_tb; /* the dying thread's (one at a time) */

@@ -1,0 +1,24 @@
+# tests/traceback.mk - the runtime's own dumps and leak checks: their
+# tests, and the installed Check helper <grt/check.h>.  Included by the
+# top Makefile.am after tests/local.mk (whose variables it uses).
+#
+# The test programs are linked with -rdynamic (libtool -export-dynamic),
+# so that their global functions are named by dladdr even in a build
+# without libdw.
+
+grtinclude_HEADERS += include/grt/check.h
+
+if HAVE_CHECK
+traceback_check_tests = tests/check_traceback tests/check_leak
+check_PROGRAMS += $(traceback_check_tests)
+TESTS += $(traceback_check_tests)
+endif
+
+tests_check_traceback_SOURCES = tests/check_traceback.c $(tests_util)
+tests_check_traceback_CFLAGS = $(tests_cflags)
+tests_check_traceback_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
+tests_check_traceback_LDADD = $(tests_ldadd)
+tests_check_leak_SOURCES = tests/check_leak.c $(tests_util)
+tests_check_leak_CFLAGS = $(tests_cflags)
+tests_check_leak_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
+tests_check_leak_LDADD = $(tests_ldadd)
