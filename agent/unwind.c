@@ -233,6 +233,21 @@ void grt__uw_close(struct grt__uw *u)
     free(u);
 }
 
+/* Copy a saved context the owner may be rewriting: volatile word loads
+ * (an atomic load would be instrumented by TSan and seen racing the
+ * switch's plain stores; agent_int.h, AGENT_RACY). */
+AGENT_RACY static void ctx_copy(struct ctx *dst, const struct ctx *src)
+{
+    const volatile uint64_t *s = (const volatile uint64_t *)(const void *)src;
+    union {
+        struct ctx c;
+        uint64_t w[sizeof(struct ctx) / 8];
+    } u;
+    for (size_t i = 0; i < sizeof u.w / sizeof u.w[0]; i++)
+        u.w[i] = s[i];
+    *dst = u.c;
+}
+
 /* Unwind from a->regs into pcs (at most max); returns the count. */
 static uint32_t uw_frames(const struct grt__uw *u, struct uw_arg *a,
                           uint64_t *pcs, uint32_t max, bool *err, bool *more)
@@ -279,7 +294,8 @@ AGENT_RACY int grt__uw_parked(struct grt__uw *u, struct g *gp, uint64_t *pcs,
     if (RACY(gp->m))
         return GRT__UW_RUNNING;
     /* step 2 */
-    void *pc = __atomic_load_n(&gp->ctx.pc, __ATOMIC_ACQUIRE);
+    void *pc = RACY(gp->ctx.pc);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE); /* the registers after it */
     if (!pc)
         return GRT__UW_RUNNING; /* registers not saved yet */
     if (pc == (void *)grt__ctx_trampoline)
@@ -287,7 +303,7 @@ AGENT_RACY int grt__uw_parked(struct grt__uw *u, struct g *gp, uint64_t *pcs,
     /* step 3 */
     struct uw_arg a;
     a.u = u;
-    grt_shm_copy_words(&a.regs, &gp->ctx, sizeof a.regs);
+    ctx_copy(&a.regs, &gp->ctx);
     a.regs.pc = pc;
     a.lo = (uintptr_t)a.regs.sp;
     a.hi = (uintptr_t)RACY(gp->stack_hi);
@@ -297,7 +313,7 @@ AGENT_RACY int grt__uw_parked(struct grt__uw *u, struct g *gp, uint64_t *pcs,
     /* step 4: did it stay parked? */
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     struct ctx now;
-    grt_shm_copy_words(&now, &gp->ctx, sizeof now);
+    ctx_copy(&now, &gp->ctx);
     if (LOAD_RLX(&gp->status) != st || RACY(gp->agent_gen) != gen ||
         now.pc != pc || now.sp != a.regs.sp) {
         *err = *more = false;
