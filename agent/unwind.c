@@ -248,6 +248,30 @@ AGENT_RACY static void ctx_copy(struct ctx *dst, const struct ctx *src)
     *dst = u.c;
 }
 
+/* Walk cur into pcs (at most max); returns the count, sets *err when
+ * the unwinder stopped on an error, *more when max cut it. */
+static uint32_t walk(unw_cursor_t *cur, uint64_t *pcs, uint32_t max,
+                     bool *err, bool *more)
+{
+    uint32_t n = 0;
+    for (;;) {
+        unw_word_t ip = 0;
+        if (unw_get_reg(cur, UNW_REG_IP, &ip) != 0 || ip == 0)
+            break;
+        if (n == max) {
+            *more = true;
+            break;
+        }
+        pcs[n++] = ip;
+        int r = unw_step(cur);
+        if (r < 0)
+            *err = true;
+        if (r <= 0)
+            break;
+    }
+    return n;
+}
+
 /* Unwind from a->regs into pcs (at most max); returns the count. */
 static uint32_t uw_frames(const struct grt__uw *u, struct uw_arg *a,
                           uint64_t *pcs, uint32_t max, bool *err, bool *more)
@@ -258,23 +282,7 @@ static uint32_t uw_frames(const struct grt__uw *u, struct uw_arg *a,
         *err = true;
         return 0;
     }
-    uint32_t n = 0;
-    for (;;) {
-        unw_word_t ip = 0;
-        if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0)
-            break;
-        if (n == max) {
-            *more = true;
-            break;
-        }
-        pcs[n++] = ip;
-        int r = unw_step(&cur);
-        if (r < 0)
-            *err = true;
-        if (r <= 0)
-            break;
-    }
-    return n;
+    return walk(&cur, pcs, max, err, more);
 }
 
 AGENT_RACY int grt__uw_parked(struct grt__uw *u, struct g *gp, uint64_t *pcs,
@@ -327,6 +335,7 @@ uint32_t grt__uw_local(void *uc, uint64_t *pcs, uint32_t max, bool *more)
 {
     unw_context_t here;
     unw_cursor_t cur;
+    bool err = false;
     *more = false;
     if (uc) {
         if (unw_init_local2(&cur, (unw_context_t *)uc,
@@ -336,20 +345,7 @@ uint32_t grt__uw_local(void *uc, uint64_t *pcs, uint32_t max, bool *more)
         if (unw_getcontext(&here) != 0 || unw_init_local(&cur, &here) != 0)
             return 0;
     }
-    uint32_t n = 0;
-    for (;;) {
-        unw_word_t ip = 0;
-        if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0)
-            break;
-        if (n == max) {
-            *more = true;
-            break;
-        }
-        pcs[n++] = ip;
-        if (unw_step(&cur) <= 0)
-            break;
-    }
-    return n;
+    return walk(&cur, pcs, max, &err, more);
 }
 
 #else /* !HAVE_LIBUNWIND */
