@@ -7,7 +7,9 @@ noinst_HEADERS += cli/reader/reader.h cli/reader/reader_int.h \
 	cli/reader/format.h cli/reader/leaks.h
 cli_libgrtreader_la_SOURCES = cli/reader/attach.c cli/reader/validate.c \
 	cli/reader/snapshot.c cli/reader/dump.c cli/reader/symbolize.c \
-	cli/reader/format.c common/dwsym.c
+	cli/reader/format.c
+# The libdwfl lookup is shared with the runtime's own tracebacks.
+cli_libgrtreader_la_SOURCES += common/dwsym.c
 # The dump formatter is also the runtime's (panics, grt_dump): one shape.
 libgrt_la_SOURCES += cli/reader/format.c
 cli_libgrtreader_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli/reader
@@ -51,7 +53,7 @@ cli/fuzz-reader: $(fuzz_reader_srcs)
 	    echo "fuzz-reader: $(FUZZ_CC) -fsanitize=fuzzer not available (apt-get install clang)"; \
 	    exit 1; fi
 	$(AM_V_CC)$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -DGRT_LIBFUZZER -DHAVE_CONFIG_H -I$(top_builddir) \
+	    -DGRT_LIBFUZZER -DHAVE_CONFIG_H -I$(top_builddir) -I$(top_srcdir) \
 	    -I$(top_srcdir)/include -I$(top_srcdir)/cli/reader \
 	    -I$(top_srcdir)/tests $(LIBDW_CFLAGS) $(fuzz_reader_srcs) \
 	    $(LIBDW_LIBS) -o $@

@@ -9,7 +9,7 @@
 grtinclude_HEADERS += include/grt/check.h
 
 if HAVE_CHECK
-traceback_check_tests = tests/check_traceback tests/check_leak
+traceback_check_tests = tests/check_traceback tests/check_goleak
 check_PROGRAMS += $(traceback_check_tests)
 TESTS += $(traceback_check_tests)
 endif
@@ -18,7 +18,7 @@ tests_check_traceback_SOURCES = tests/check_traceback.c $(tests_util)
 tests_check_traceback_CFLAGS = $(tests_cflags)
 tests_check_traceback_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
 tests_check_traceback_LDADD = $(tests_ldadd)
-tests_check_leak_SOURCES = tests/check_leak.c $(tests_util)
-tests_check_leak_CFLAGS = $(tests_cflags)
-tests_check_leak_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
-tests_check_leak_LDADD = $(tests_ldadd)
+tests_check_goleak_SOURCES = tests/check_goleak.c $(tests_util)
+tests_check_goleak_CFLAGS = $(tests_cflags)
+tests_check_goleak_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
+tests_check_goleak_LDADD = $(tests_ldadd)

@@ -1,5 +1,5 @@
 /*
- * check_leak.c - leak checks with goleak's semantics
+ * check_goleak.c - leak checks with goleak's semantics
  * (grt_leak_verify_none: retries until the goroutines end, the caller
  * excluded, each ignore option; grt_goroutine_ids), leak scopes (a scope
  * is inherited transitively and blames leaks on the right test when
