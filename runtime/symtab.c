@@ -21,7 +21,8 @@
  * starts with "grt_" (the public entry points and grt__ internals, which
  * is all that can be told when libgrt is linked into the executable).
  *
- * The session is shared by all threads under one mutex.  A crash report
+ * Answers are cached by pc (a dump asks for the same few addresses many
+ * times).  The session is shared by all threads under one mutex.  A crash report
  * may need it while another thread (or its own, if the crash came from
  * libdw) holds it, so a lookup waits at most a second and then answers
  * from dladdr.  Rejected: a session per dump (opening the DWARF of every
@@ -143,6 +144,43 @@ static int gen_cb(struct dl_phdr_info *info, size_t size, void *arg)
     return 1;
 }
 
+/*
+ * Answers of the session by pc, direct-mapped: a dump looks the same few
+ * return addresses up again and again (every goroutine parked in the
+ * same place), and libdwfl finds a symbol by a linear walk of .symtab.
+ * The strings belong to the session; under sym_mu; emptied with it.
+ */
+#define CACHE_SIZE 1024
+struct centry {
+    uint64_t pc;          /* 0: empty */
+    bool is_return;
+    struct grt__dwsym d;
+};
+static struct centry cache[CACHE_SIZE];
+
+static struct centry *cache_slot(uint64_t pc, bool is_return)
+{
+    uint64_t h = (pc * UINT64_C(0x9E3779B97F4A7C15)) >> 54; /* 10 bits */
+    return &cache[(h ^ (uint64_t)is_return) & (CACHE_SIZE - 1)];
+}
+
+/* sym_mu held: pc in the session, through the cache. */
+static bool lookup_cached(Dwfl *s, uint64_t pc, bool is_return,
+                          struct grt__dwsym *d)
+{
+    struct centry *e = cache_slot(pc, is_return);
+    if (e->pc == pc && e->is_return == is_return) {
+        *d = e->d;
+        return true;
+    }
+    if (!grt__dwsym_lookup(s, pc, is_return, d) || !d->func)
+        return false;
+    e->pc = pc;
+    e->is_return = is_return;
+    e->d = *d;
+    return true;
+}
+
 /* sym_mu held: a session for the objects loaded now, or NULL. */
 static Dwfl *session(void)
 {
@@ -150,6 +188,7 @@ static Dwfl *session(void)
     dl_iterate_phdr(gen_cb, &gen);
     if (dwfl && gen == dw_gen)
         return dwfl;
+    memset(cache, 0, sizeof cache);
     if (dwfl)
         dwfl_end(dwfl);
     struct report r = {grt__dwsym_begin(), true, 0};
@@ -190,7 +229,7 @@ void grt__sym_lookup(uint64_t pc, bool is_return, struct grt__sym *out)
     if (lock_bounded()) {
         struct grt__dwsym d;
         Dwfl *s = session();
-        if (s && grt__dwsym_lookup(s, pc, is_return, &d) && d.func) {
+        if (s && lookup_cached(s, pc, is_return, &d)) {
             copy(out->func, sizeof out->func, d.func);
             out->offset = d.offset;
             copy(out->file, sizeof out->file, d.file);
