@@ -489,6 +489,22 @@ TU_NOINLINE void tb_parked(void *arg)
     SINK(1);
 }
 
+/* Wait until goroutine id is parked in chan receive (as a dump shows). */
+static void wait_parked(int64_t id)
+{
+    static char buf[BUF];
+    char blk[1024], want[64];
+    snprintf(want, sizeof want, "goroutine %lld [chan receive]:\n",
+             (long long)id);
+    for (int tries = 0; tries < 10000; tries++) {
+        grt_stack(buf, sizeof buf, true);
+        if (block_of(buf, id, blk, sizeof blk) &&
+            strncmp(blk, want, strlen(want)) == 0 && strstr(blk, "(...)"))
+            return;
+        grt_sleep(1000000);
+    }
+}
+
 TU_NOINLINE void tb_panicker(void)
 {
     grt_panic("boom %d", 42);
@@ -497,8 +513,7 @@ TU_NOINLINE void tb_panicker(void)
 static void child_panic(void)
 {
     grt_chan *c = grt_chan_make(0, 0);
-    grt_go(tb_parked, c);
-    grt_sleep(20000000); /* let it park */
+    wait_parked(grt_go(tb_parked, c));
     tb_panicker();
     SINK(2);
 }
@@ -629,8 +644,7 @@ TU_NOINLINE void tb_crash_nil(void)
 
 static void child_segv(void)
 {
-    grt_go(tb_parked, grt_chan_make(0, 0));
-    grt_sleep(20000000);
+    wait_parked(grt_go(tb_parked, grt_chan_make(0, 0)));
     tb_crash_nil();
     SINK(2);
 }
@@ -791,16 +805,24 @@ END_TEST
 /* SIGQUIT                                                            */
 /* ------------------------------------------------------------------ */
 
+/* Sends SIGQUIT to the process (a goroutine may run on a thread of the
+ * runtime's, which block SIGQUIT; the main thread takes it), once the
+ * others are parked. */
+static void quitter(void *arg)
+{
+    (void)arg;
+    grt_sleep(20000000);
+    kill(getpid(), SIGQUIT);
+}
+
 static void child_quit(void)
 {
-    grt_go(tb_parked, grt_chan_make(0, 0));
-    grt_go(tb_parked, grt_chan_make(0, 0));
-    grt_sleep(20000000);
-    /* to the process: goroutine 1 may run on a thread of the runtime's,
-     * which block SIGQUIT; the main thread takes it */
-    kill(getpid(), SIGQUIT);
+    wait_parked(grt_go(tb_parked, grt_chan_make(0, 0)));
+    wait_parked(grt_go(tb_parked, grt_chan_make(0, 0)));
+    grt_go(quitter, NULL);
     grt_sleep(5LL * 1000000000LL);
     fprintf(stderr, "survived\n");
+    SINK(2);
 }
 
 START_TEST(t_sigquit)
@@ -810,7 +832,7 @@ START_TEST(t_sigquit)
     tu_child(child_quit, err, sizeof err, &st);
     tu_assert_child(st, err, 2, "SIGQUIT: quit");
     assert_has(err, "\nPC=0x");
-    assert_has(err, "\n\ngoroutine 1 [");
+    assert_has(err, "\n\ngoroutine 1 [sleep]:\n");
     assert_has(err, "\n\ngoroutine 2 [chan receive]:\n");
     assert_has(err, "\n\ngoroutine 3 [chan receive]:\n");
 #ifdef HAVE_LIBUNWIND
