@@ -23,11 +23,11 @@
  * are listed with their header and creation site only.
  *
  * Symbol lookups allocate and use tens of KiB of stack (libdw), more
- * than a goroutine started with a small GRT_STACK_SIZE may have left: a
- * dump asked for on such a goroutine unwinds the caller here and does the
- * rest on a helper thread (it is joined; the goroutine's thread blocks
- * meanwhile, as for any blocking call).  Fatal paths run on the signal
- * stack or on a goroutine's own stack, both large enough by default.
+ * than a goroutine started with a small GRT_STACK_SIZE (or m0's 256 KiB
+ * scheduler stack, where a deadlock is found) may have left: a dump asked
+ * for there unwinds the caller here and does the rest on a helper thread
+ * (it is joined; the thread blocks meanwhile, as for any blocking call).
+ * Crash reports run on the signal stack (1 MiB).
  */
 #include "config.h"
 
@@ -337,9 +337,11 @@ static void *job_run(void *arg)
     tb->self_n = j->n;
     tb->self_more = j->more;
     struct grt__fmt_g fg;
-    grt__tb_describe(tb, j->self, true, NULL, &fg);
-    grt__fmt_goroutine(j->out, &fg, 0);
-    if (j->all) {
+    if (j->self) {
+        grt__tb_describe(tb, j->self, true, NULL, &fg);
+        grt__fmt_goroutine(j->out, &fg, 0);
+    }
+    if (j->all || !j->self) {
         size_t n;
         struct g **v = grt__allg_snapshot(&n);
         for (size_t i = 0; v && i < n; i++) {
@@ -354,13 +356,16 @@ static void *job_run(void *arg)
     return NULL;
 }
 
-/* Bytes of stack left to the calling goroutine (SIZE_MAX: not known). */
-static size_t stack_left(struct g *self)
+/* Bytes of stack left to the calling context (a goroutine, or an M's
+ * scheduler context: m0's is 256 KiB); SIZE_MAX when not known. */
+static size_t stack_left(void)
 {
+    struct m *mp = grt__tls_m;
+    struct g *cur = mp ? mp->curg : NULL;
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-    uintptr_t lo = (uintptr_t)self->stack_lo;
-    if (!self->stack || !lo || sp < lo)
-        return SIZE_MAX; /* goroutine 1 and g0s: OS stacks */
+    uintptr_t lo = cur ? (uintptr_t)cur->stack_lo : 0;
+    if (!lo || sp < lo)
+        return SIZE_MAX;
     return sp - lo;
 }
 
@@ -368,7 +373,7 @@ __attribute__((noinline)) void
 grt__traceback_here(const struct grt__fmt_sink *out, bool all, bool fatal)
 {
     struct g *self = grt__curg();
-    if (!self || stack_left(self) >= SMALL_STACK) {
+    if (stack_left() >= SMALL_STACK) {
         grt__traceback(out, all, NULL, fatal);
         return;
     }
@@ -382,13 +387,14 @@ grt__traceback_here(const struct grt__fmt_sink *out, bool all, bool fatal)
     j->out = out;
     j->all = all;
     j->self = self;
-    j->n = grt__uw_local(NULL, j->pcs, MAX_RAW, &j->more);
+    j->n = self ? grt__uw_local(NULL, j->pcs, MAX_RAW, &j->more) : 0;
     pthread_attr_setstacksize(&attr, 1 << 20);
-    if (!fatal) /* a dying goroutine may hold runtime locks */
+    bool call = !fatal && self; /* a dying one may hold runtime locks */
+    if (call)
         grt_syscall_enter();
     if (pthread_create(&th, &attr, job_run, j) == 0)
         pthread_join(th, NULL);
-    if (!fatal)
+    if (call)
         grt_syscall_exit();
     pthread_attr_destroy(&attr);
     free(j);

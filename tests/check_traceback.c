@@ -60,6 +60,7 @@ void tb_crash_nil(void);
 void tb_crash_fault(void);
 int tb_crash_div(int a, int b);
 void tb_crash_ill(void);
+void tb_small_stack(void *arg);
 
 /* Assert that hay contains needle, printing hay otherwise. */
 #define assert_has(hay, needle)                                           \
@@ -479,6 +480,43 @@ START_TEST(t_elided)
 }
 END_TEST
 
+/* On a goroutine with a small stack the dump moves to a helper thread
+ * (libdw needs more stack than 64 KiB leaves). */
+static char small_buf[BUF];
+static grt_chan *small_done;
+
+TU_NOINLINE void tb_small_stack(void *arg)
+{
+    (void)arg;
+    grt_stack(small_buf, sizeof small_buf, true);
+    grt_chan_send(small_done, NULL);
+    SINK(1);
+}
+
+static void child_small_stack(void)
+{
+    setenv("GRT_STACK_SIZE", "64K", 1);
+    small_done = grt_chan_make(0, 0);
+    grt_go(tb_small_stack, NULL);
+    grt_chan_recv(small_done, NULL);
+    fputs(small_buf, stderr);
+}
+
+START_TEST(t_small_stack)
+{
+    static char err[BUF];
+    int st;
+    tu_child(child_small_stack, err, sizeof err, &st);
+    tu_assert_child(st, err, 0, NULL);
+    ck_assert_msg(strncmp(err, "goroutine 2 [running]:\n", 23) == 0, TU_ERR,
+                  err);
+#ifdef HAVE_LIBUNWIND
+    assert_has(err, "goroutine 2 [running]:\ntb_small_stack(...)\n\t");
+#endif
+    assert_has(err, "\n\ngoroutine 1 [chan receive]:\n");
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* panics and fatal errors under GRT_TRACEBACK                        */
 /* ------------------------------------------------------------------ */
@@ -871,6 +909,7 @@ static Suite *traceback_suite(void)
     tcase_add_test(tc, t_not_started);
     tcase_add_test(tc, t_locked);
     tcase_add_test(tc, t_elided);
+    tcase_add_test(tc, t_small_stack);
     tcase_set_timeout(tc, TU_TIMEOUT);
     suite_add_tcase(s, tc);
     tc = tcase_create("panic");
