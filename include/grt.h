@@ -424,6 +424,14 @@ GRT_API void grt_read_memstats(grt_memstats *ms);
  * line.  libgrt's own frames are hidden, as Go hides the runtime's.  The
  * calling goroutine comes first, "[running]"; a goroutine running on
  * another thread at that moment is listed without frames.
+ *
+ * Panics and fatal errors print the goroutines GRT_TRACEBACK selects
+ * (none, single: the default, all).  A SIGSEGV, SIGBUS, SIGFPE or SIGILL
+ * in user code prints Go's crash report ("[signal SIGSEGV: segmentation
+ * violation code=... addr=... pc=...]" and the goroutine) and exits 2,
+ * unless the application installed its own handler before the runtime
+ * started; SIGQUIT, unless handled or ignored then, prints every
+ * goroutine and exits 2, as Go.  See docs/leaks.md.
  * ------------------------------------------------------------------------ */
 
 /*
