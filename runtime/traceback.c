@@ -387,6 +387,7 @@ grt__traceback_here(const struct grt__fmt_sink *out, bool all, bool fatal)
     j->out = out;
     j->all = all;
     j->self = self;
+    j->more = false;
     j->n = self ? grt__uw_local(NULL, j->pcs, MAX_RAW, &j->more) : 0;
     pthread_attr_setstacksize(&attr, 1 << 20);
     bool call = !fatal && self; /* a dying one may hold runtime locks */
