@@ -22,3 +22,11 @@ tests_check_goleak_SOURCES = tests/check_goleak.c $(tests_util)
 tests_check_goleak_CFLAGS = $(tests_cflags)
 tests_check_goleak_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
 tests_check_goleak_LDADD = $(tests_ldadd)
+
+# The dumps parsed with Go's traceback grammar (tests/go-traceback.awk,
+# from gdump's tests; the script skips without it).
+check_PROGRAMS += tests/tb_target
+tests_tb_target_SOURCES = tests/tb_target.c
+tests_tb_target_LDADD = libgrt.la
+TESTS += tests/traceback-grammar.sh
+EXTRA_DIST += tests/traceback-grammar.sh
