@@ -77,6 +77,23 @@ TU_NOINLINE void lk_napper(void *arg)
     grt_sleep(50 * MS);
 }
 
+/* Wait until n goroutines are parked in chan receive, as a dump shows
+ * them (the frame-based options need them parked, not just created). */
+static void settle(int n)
+{
+    static char buf[BUF];
+    for (int tries = 0; tries < 10000; tries++) {
+        grt_stack(buf, sizeof buf, true);
+        int k = 0;
+        for (const char *p = buf; (p = strstr(p, " [chan receive]:\n"));
+             p++)
+            k++;
+        if (k >= n)
+            return;
+        grt_sleep(MS);
+    }
+}
+
 /* The check's report, written to a temporary file, read back. */
 static int check_into(const grt_leak_opts *o, char *buf, size_t len)
 {
@@ -124,6 +141,7 @@ START_TEST(t_leak_reported)
     static char buf[BUF];
     grt_chan *c = grt_chan_make(0, 0);
     int line = __LINE__; int64_t id = grt_go(lk_leaker, c);
+    settle(1);
     grt_leak_opts o = {.timeout_ns = 20 * MS};
     ck_assert_int_eq(check_into(&o, buf, sizeof buf), 1);
     ck_assert_msg(strncmp(buf, "found unexpected goroutines:\n", 29) == 0,
@@ -204,6 +222,7 @@ START_TEST(t_ignore_top)
     grt_chan *c = grt_chan_make(0, 0);
     grt_go(lk_outer, c); /* top: lk_inner */
     grt_go(lk_leaker, c); /* top: lk_leaker */
+    settle(2);
     static const char *const both[] = {"lk_inner", "lk_leaker", NULL};
     static const char *const inner[] = {"lk_inner", NULL};
     static const char *const outer[] = {"lk_outer", NULL};
@@ -232,6 +251,7 @@ START_TEST(t_ignore_any)
     grt_chan *c = grt_chan_make(0, 0);
     grt_go(lk_outer, c);
     grt_go(lk_leaker, c);
+    settle(2);
     static const char *const outer[] = {"lk_outer", NULL};
     static const char *const none[] = {"nothing_here", NULL};
     grt_leak_opts o = {.ignore_any = outer, .timeout_ns = 10 * MS};
