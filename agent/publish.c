@@ -44,8 +44,9 @@
 #include <unistd.h>
 
 #define SITE_HASH (2 * AGENT_SITECAP) /* power of two */
-#define CHAN_WALK_MAX 100000          /* waiters counted per queue */
-#define STACKS_PER_TICK 2048          /* committed-stack refreshes */
+#define STACKS_PER_TICK 256 /* committed-stack refreshes (a mincore each:
+                               10,000 goroutines are refreshed every 4 s
+                               for ~1% of a CPU) */
 #define STACK_PROBE (256 * 1024)      /* mincore window, from the top */
 
 #define SAME(a, b) ((int)(a) == (int)(b))
@@ -447,25 +448,24 @@ void grt__agent_chan_free(grt_chan *c)
     unlock(&chan_lock);
 }
 
-/* Count the live waiters of a queue; c->lock held. */
-AGENT_RACY static uint32_t count_waiters(struct waitq *q, int64_t *oldest,
-                                         bool *partial)
+/* The waiters of a queue (c->lock held) and the oldest one's wait start.
+ * The queue keeps its own count, so this reads only its head: the first
+ * waiter that has not been won by another select case is the oldest
+ * (FIFO).  Select waiters already won are still counted until they leave
+ * (a moment later). */
+AGENT_RACY static uint32_t count_waiters(struct waitq *q, int64_t *oldest)
 {
-    uint32_t n = 0;
-    for (struct waiter *w = q->first; w; w = w->next) {
-        if (n == CHAN_WALK_MAX) {
-            *partial = true;
-            break;
-        }
+    int k = 0;
+    for (struct waiter *w = q->first; w && k < 8; w = w->next, k++) {
         struct g *gp = w->g;
         if (w->is_select && RACY(gp->select_done))
             continue; /* won by another case; leaves the queue soon */
-        n++;
         int64_t since = LOAD_RLX(&gp->agent_rec->wait_since);
         if (since && (*oldest == 0 || since < *oldest))
             *oldest = since;
+        break;
     }
-    return n;
+    return q->n;
 }
 
 AGENT_RACY void grt__agent_refresh_chans(int64_t now)
@@ -484,13 +484,11 @@ AGENT_RACY void grt__agent_refresh_chans(int64_t now)
             write_chan(r, &v);
             continue;
         }
-        bool partial = false;
         int64_t oldest = 0;
-        v.nrecv = count_waiters(&c->recvq, &oldest, &partial);
-        v.nsend = count_waiters(&c->sendq, &oldest, &partial);
+        v.nrecv = count_waiters(&c->recvq, &oldest);
+        v.nsend = count_waiters(&c->sendq, &oldest);
         v.len = c->qcount;
-        v.flags = GRT_SHM_CF_LIVE | (c->closed ? GRT_SHM_CF_CLOSED : 0) |
-                  (partial ? GRT_SHM_CF_PARTIAL : 0);
+        v.flags = GRT_SHM_CF_LIVE | (c->closed ? GRT_SHM_CF_CLOSED : 0);
         memcpy(v.name, c->name, sizeof v.name);
         unlock(&c->lock);
         v.name[sizeof v.name - 1] = 0;

@@ -27,6 +27,8 @@ struct waiter {
 
 struct waitq {
     struct waiter *first, *last; /* under the channel's lock */
+    uint32_t n;                  /* queued waiters (the agent's count:
+                                    it never walks a long queue) */
 };
 
 struct grt_chan {
@@ -79,6 +81,7 @@ static inline void waitq_push(struct waitq *q, struct waiter *w)
     else
         q->first = w;
     q->last = w;
+    q->n++;
 }
 
 static inline void waitq_remove(struct waitq *q, struct waiter *w)
@@ -94,6 +97,7 @@ static inline void waitq_remove(struct waitq *q, struct waiter *w)
     else
         q->last = w->prev;
     w->next = w->prev = NULL;
+    q->n--;
 }
 
 /*
@@ -113,6 +117,7 @@ static inline struct waiter *waitq_dequeue(struct waitq *q)
         else
             q->last = NULL;
         w->next = w->prev = NULL;
+        q->n--;
         if (w->is_select) {
             uint32_t zero = 0;
             if (!__atomic_compare_exchange_n(&w->g->select_done, &zero, 1,

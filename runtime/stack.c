@@ -39,6 +39,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,42 +255,68 @@ void grt__stack_usage(uint64_t *inuse, uint64_t *sys)
     if (!bases)
         return;
     qsort(bases, (size_t)n, sizeof *bases, cmp_ptr);
-    FILE *f = fopen("/proc/self/smaps", "r");
-    if (!f) {
+    /* read(2), not stdio: the agent's thread calls this too, and a FILE
+     * of ours would meet the application's fflush(NULL) (TSan saw it) */
+    int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         *inuse = made * page_size; /* the least each used stack holds */
         free(bases);
         return;
     }
-    char line[256];
+    enum { BUFSZ = 65536 };
+    char *buf = malloc(BUFSZ);
+    if (!buf) {
+        close(fd);
+        *inuse = made * page_size;
+        free(bases);
+        return;
+    }
     bool ours = false;
     uint64_t rss = 0;
     size_t arena_len = slot_size * ARENA_SLOTS;
-    while (fgets(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        unsigned long kb;
-        if (line[0] != ' ' && sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
-            strchr(line, '-') && strchr(line, '-') < strchr(line, ' ')) {
-            char *key = (char *)lo;
-            /* one arena may be split by mprotect guards: match any part */
-            int l = 0, r = n - 1;
-            ours = false;
-            while (l <= r) {
-                int mid = (l + r) / 2;
-                if (key < bases[mid])
-                    r = mid - 1;
-                else if (key >= bases[mid] + arena_len)
-                    l = mid + 1;
-                else {
-                    ours = true;
-                    break;
+    size_t have = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + have, BUFSZ - 1 - have);
+        if (r <= 0)
+            break;
+        have += (size_t)r;
+        buf[have] = 0;
+        char *line = buf, *nl;
+        while ((nl = strchr(line, '\n'))) {
+            *nl = 0;
+            unsigned long lo, hi, kb;
+            if (line[0] != ' ' && sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+                strchr(line, '-') && strchr(line, ' ') &&
+                strchr(line, '-') < strchr(line, ' ')) {
+                char *key = (char *)lo;
+                /* one arena may be split by mprotect guards: match any
+                 * part */
+                int l = 0, rr = n - 1;
+                ours = false;
+                while (l <= rr) {
+                    int mid = (l + rr) / 2;
+                    if (key < bases[mid])
+                        rr = mid - 1;
+                    else if (key >= bases[mid] + arena_len)
+                        l = mid + 1;
+                    else {
+                        ours = true;
+                        break;
+                    }
                 }
+                (void)hi;
+            } else if (ours && sscanf(line, "Rss: %lu kB", &kb) == 1) {
+                rss += (uint64_t)kb * 1024;
             }
-            (void)hi;
-        } else if (ours && sscanf(line, "Rss: %lu kB", &kb) == 1) {
-            rss += (uint64_t)kb * 1024;
+            line = nl + 1;
         }
+        have = (size_t)(buf + have - line);
+        memmove(buf, line, have);
+        if (have == BUFSZ - 1)
+            have = 0; /* a line longer than the buffer: drop it */
     }
-    fclose(f);
+    free(buf);
+    close(fd);
     free(bases);
     *inuse = rss;
 }

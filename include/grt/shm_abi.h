@@ -289,8 +289,8 @@ struct grt_shm_p {
 #define GRT_SHM_CF_CLOSED 0x2u  /* closed */
 #define GRT_SHM_CF_STALE 0x4u   /* its lock was busy at the last refresh:
                                    counts are from an earlier one */
-#define GRT_SHM_CF_PARTIAL 0x8u /* the wait queues were longer than the
-                                   sampler walks: counts are lower bounds */
+#define GRT_SHM_CF_PARTIAL 0x8u /* counts are lower bounds (no longer
+                                   set: the queues keep exact counts) */
 
 /*
  * One record per channel on which some goroutine has blocked (it is
@@ -415,6 +415,8 @@ enum {
 #define GRT_SHM_DG_TRUNCATED 0x4u   /* deeper than max_frames */
 #define GRT_SHM_DG_UNWIND_ERR 0x8u  /* the unwinder stopped early */
 #define GRT_SHM_DG_NOT_STARTED 0x10u /* created, never ran */
+#define GRT_SHM_DG_CAUGHT 0x20u     /* on a CPU: frames caught by a signal
+                                       to its thread */
 
 /*
  * The dump area starts with this header; every offset in it is from the
