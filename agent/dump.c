@@ -9,27 +9,9 @@
  * answers nonsense with GRT_SHM_DS_BADREQ, and only ever trusts its own
  * sizes.  A slot left CLAIMED by a reader that died is reset after 1 s.
  *
- * Unwinding another thread's goroutine without stopping it.  The agent
- * unwinds a goroutine only while it is off its CPU (WAITING, or RUNNABLE
- * in a run queue) and proves afterwards that it stayed so:
- *   1. read the goroutine's record consistently (its state word s);
- *   2. read the saved pc: agent_g_state clears it when a goroutine parks
- *      and the context switch writes it again, so 0 means "registers not
- *      saved yet" (it is treated as running); a RUNNABLE goroutine whose
- *      gp->m is still set is yielding, and treated the same way;
- *   3. copy the saved registers and unwind;
- *   4. re-read the state word and the saved registers: any change means
- *      the goroutine ran meanwhile, and its frames are dropped (flag
- *      CHANGED; one retry).
- * The goroutine may thus resume while being unwound, so the unwinder's
- * memory reads go through our own accessor, which only reads inside
- * [saved sp, stack top) of that goroutine (always mapped: stacks are
- * never unmapped) and inside the loaded modules' segments (eh_frame,
- * text for signal-frame detection).  A stack that changes under the
- * unwinder yields garbage frames at worst, which step 4 discards, never a
- * fault.  Rejected: stopping the goroutine with a per-G flag the
- * scheduler would test on every switch (a cost on the hot path for a
- * rare event); a stop-the-world (no such thing in grt).
+ * Goroutines are unwound by the shared unwinder (unwind.c, which says
+ * how a goroutine is unwound safely while it may resume), one session
+ * per dump.
  *
  * A goroutine on a CPU (RUNNING) is caught by SIGURG to its thread: the
  * preemption handler answers a catch request (grt__preempt_catch,
@@ -40,10 +22,6 @@
  * blocking call (SYSCALL: a signal would interrupt their call), they are
  * listed without frames (GRT_SHM_DG_RUNNING).
  *
- * The local libunwind.so exports some of the generic library's names
- * (see uw_begin), which is why the address space is set up the way it
- * is.
- *
  * Without libunwind (configure --without-libunwind) requests are still
  * answered, with every goroutine listed and no frames
  * (GRT_SHM_DS_NOUNWIND).
@@ -51,6 +29,7 @@
 #include "config.h"
 
 #include "agent_int.h"
+#include "unwind.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -61,16 +40,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#ifdef HAVE_LIBUNWIND
-#include <libunwind.h>
-#endif
-
 #define MAX_FRAMES_CAP 256
 #define MAX_FRAMES_DEFAULT 64
 #define CLAIM_TIMEOUT_NS 1000000000LL
 #define CATCH_TIMEOUT_NS 10000000LL /* a running goroutine's signal */
 #define MAX_MODULES 1024
-#define MAX_RANGES 4096
 
 static uint64_t answered;     /* atomic: requests answered */
 static int64_t claimed_since; /* sampler only: CLAIMED first seen */
@@ -82,22 +56,15 @@ struct module {
     unsigned char build_id[64];
     uint32_t build_id_len;
 };
-struct range {
-    uintptr_t lo, hi; /* a readable PT_LOAD segment */
-};
 static struct module *modules;
 static int nmodules;
-static struct range ranges[MAX_RANGES];
-static int nranges;
 
 /* Output being built (private buffers, copied into the area at the end). */
 static struct grt_shm_dump_g *out_g;
 static size_t out_ng, out_gcap;
 static uint64_t *out_pc;
 static size_t out_npc;
-#ifdef HAVE_LIBUNWIND
 static size_t out_pccap;
-#endif
 
 bool grt__agent_dump_available(void)
 {
@@ -155,11 +122,6 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
         if (ph->p_type == PT_LOAD) {
-            if ((ph->p_flags & PF_R) && nranges < MAX_RANGES) {
-                ranges[nranges].lo = lo;
-                ranges[nranges].hi = lo + ph->p_memsz;
-                nranges++;
-            }
             if (ph->p_flags & PF_X) {
                 if (lo < m->lo)
                     m->lo = lo;
@@ -191,203 +153,9 @@ static void collect_modules(void)
             return;
     }
     nmodules = 0;
-    nranges = 0;
     dl_iterate_phdr(module_cb, NULL);
 }
 
-#ifdef HAVE_LIBUNWIND
-static bool readable(uintptr_t addr, size_t n)
-{
-    for (int i = 0; i < nranges; i++)
-        if (addr >= ranges[i].lo && addr <= ranges[i].hi - n &&
-            ranges[i].hi - ranges[i].lo >= n)
-            return true;
-    return false;
-}
-#endif
-
-/* ---------------------------------------------------------------------
- * Unwinding one goroutine
- * --------------------------------------------------------------------- */
-
-struct uw {
-    uintptr_t lo, hi; /* the stack window we may read */
-    struct ctx regs;  /* the saved context */
-};
-
-#ifdef HAVE_LIBUNWIND
-static unw_addr_space_t uw_as;
-
-AGENT_RAW static int uw_access_mem(unw_addr_space_t as, unw_word_t addr,
-                                   unw_word_t *val, int write, void *arg)
-{
-    (void)as;
-    struct uw *u = arg;
-    if (write)
-        return -UNW_EINVAL;
-    if (addr & (sizeof *val - 1))
-        return -UNW_EINVAL; /* libunwind asks for aligned words only */
-    if ((addr >= u->lo && addr <= u->hi - sizeof *val && u->hi > u->lo) ||
-        readable(addr, sizeof *val)) {
-        *val = *(const volatile unw_word_t *)(uintptr_t)addr;
-        return 0;
-    }
-    return -UNW_EINVAL;
-}
-
-static int uw_access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val,
-                         int write, void *arg)
-{
-    (void)as;
-    struct uw *u = arg;
-    if (write)
-        return -UNW_EINVAL;
-    const struct ctx *c = &u->regs;
-    switch (reg) {
-#if defined(__x86_64__)
-    case UNW_X86_64_RIP:
-        *val = (unw_word_t)(uintptr_t)c->pc;
-        return 0;
-    case UNW_X86_64_RSP:
-        *val = (unw_word_t)(uintptr_t)c->sp;
-        return 0;
-    case UNW_X86_64_RBX:
-        *val = (unw_word_t)(uintptr_t)c->rbx;
-        return 0;
-    case UNW_X86_64_RBP:
-        *val = (unw_word_t)(uintptr_t)c->rbp;
-        return 0;
-    case UNW_X86_64_R12:
-        *val = (unw_word_t)(uintptr_t)c->r12;
-        return 0;
-    case UNW_X86_64_R13:
-        *val = (unw_word_t)(uintptr_t)c->r13;
-        return 0;
-    case UNW_X86_64_R14:
-        *val = (unw_word_t)(uintptr_t)c->r14;
-        return 0;
-    case UNW_X86_64_R15:
-        *val = (unw_word_t)(uintptr_t)c->r15;
-        return 0;
-#elif defined(__aarch64__)
-    case UNW_AARCH64_PC:
-    case UNW_AARCH64_X30:
-        *val = (unw_word_t)(uintptr_t)c->pc;
-        return 0;
-    case UNW_AARCH64_SP:
-        *val = (unw_word_t)(uintptr_t)c->sp;
-        return 0;
-#endif
-    default:
-#if defined(__aarch64__)
-        if (reg >= UNW_AARCH64_X19 && reg <= UNW_AARCH64_X29) {
-            *val = (unw_word_t)(uintptr_t)c->x19_x29[reg - UNW_AARCH64_X19];
-            return 0;
-        }
-#endif
-        *val = 0; /* caller-saved: dead at a switch */
-        return 0;
-    }
-}
-
-static int uw_access_fpreg(unw_addr_space_t as, unw_regnum_t reg,
-                           unw_fpreg_t *val, int write, void *arg)
-{
-    (void)as;
-    (void)reg;
-    (void)val;
-    (void)write;
-    (void)arg;
-    return -UNW_EBADREG;
-}
-
-static int uw_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
-{
-    (void)as;
-    (void)c;
-    (void)arg;
-    return -UNW_EINVAL;
-}
-
-/*
- * The address space of one dump: the local accessors (find_proc_info
- * reads the loaded modules' unwind tables) with our memory, register and
- * resume accessors.  The local libunwind.so (which libunwind-generic
- * itself needs) exports some of the same _Ux86_64_ names, with its own
- * lazily initialised state; so the generic library's state is initialised
- * first with a generic-only call (unw_init_local), and the address space
- * is made afresh per dump rather than flushed (unw_flush_cache is one of
- * the names both export).
- */
-static bool uw_begin(void)
-{
-    static unw_accessors_t acc;
-    static int ready; /* 0 not tried, 1 usable, -1 not usable */
-    if (ready == 0) {
-        unw_context_t uc;
-        unw_cursor_t c;
-        ready = -1;
-        if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0)
-            return false;
-        acc = *unw_get_accessors(unw_local_addr_space);
-        if (!acc.find_proc_info || !acc.put_unwind_info ||
-            !acc.get_dyn_info_list_addr)
-            return false;
-        acc.access_mem = uw_access_mem;
-        acc.access_reg = uw_access_reg;
-        acc.access_fpreg = uw_access_fpreg;
-        acc.resume = uw_resume;
-        acc.get_proc_name = NULL;
-        ready = 1;
-    }
-    if (ready < 0)
-        return false;
-    uw_as = unw_create_addr_space(&acc, 0);
-    if (!uw_as)
-        return false;
-    unw_set_caching_policy(uw_as, UNW_CACHE_GLOBAL);
-    return true;
-}
-
-static void uw_end(void)
-{
-    if (uw_as)
-        unw_destroy_addr_space(uw_as);
-    uw_as = NULL;
-}
-
-/* Unwind from u->regs into pcs (at most max); returns the count, sets
- * *err when the unwinder stopped on an error, *more when it was cut. */
-static uint32_t uw_frames(struct uw *u, uint64_t *pcs, uint32_t max, bool *err,
-                          bool *more)
-{
-    unw_cursor_t cur;
-    *err = *more = false;
-    if (unw_init_remote(&cur, uw_as, u) != 0) {
-        *err = true;
-        return 0;
-    }
-    uint32_t n = 0;
-    for (;;) {
-        unw_word_t ip = 0;
-        if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0)
-            break;
-        if (n == max) {
-            *more = true;
-            break;
-        }
-        pcs[n++] = ip;
-        int r = unw_step(&cur);
-        if (r < 0)
-            *err = true;
-        if (r <= 0)
-            break;
-    }
-    return n;
-}
-#endif /* HAVE_LIBUNWIND */
-
-#ifdef HAVE_LIBUNWIND
 static bool out_frames_room(size_t n)
 {
     if (out_npc + n <= out_pccap)
@@ -402,7 +170,6 @@ static bool out_frames_room(size_t n)
     out_pccap = cap;
     return true;
 }
-#endif
 
 static struct grt_shm_dump_g *out_g_new(void)
 {
@@ -429,11 +196,10 @@ static bool read_record(const struct grt_shm_g *r, struct grt_shm_g *v,
     return true;
 }
 
-/* Dump the goroutine of slot i (its record already read as v, with
- * state word s). */
-AGENT_RACY static void dump_one(struct g *gp, const struct grt_shm_g *r,
-                                const struct grt_shm_g *v, uint32_t s,
-                                uint32_t maxf)
+/* Dump the goroutine of slot i (its record already read as v). */
+AGENT_RACY static void dump_one(struct grt__uw *uw, struct g *gp,
+                                const struct grt_shm_g *r,
+                                const struct grt_shm_g *v, uint32_t maxf)
 {
     struct grt_shm_dump_g *e = out_g_new();
     if (!e)
@@ -462,42 +228,24 @@ AGENT_RACY static void dump_one(struct g *gp, const struct grt_shm_g *r,
         e->flags |= GRT_SHM_DG_RUNNING;
         return;
     }
-#ifdef HAVE_LIBUNWIND
     for (int attempt = 0; attempt < 2; attempt++) {
-        /* a yielding or preempted goroutine is RUNNABLE before it leaves
-         * its CPU; gp->m is cleared just before its registers are saved
-         * (a readied one has none) */
-        if (RACY(gp->m)) {
-            e->flags |= GRT_SHM_DG_RUNNING;
-            return;
-        }
-        void *pc = __atomic_load_n(&gp->ctx.pc, __ATOMIC_ACQUIRE);
-        if (!pc) {
-            e->flags |= GRT_SHM_DG_RUNNING; /* registers not saved yet */
-            return;
-        }
-        if (pc == (void *)grt__ctx_trampoline) {
-            e->flags |= GRT_SHM_DG_NOT_STARTED;
-            return;
-        }
-        struct uw u;
-        grt_shm_copy_words(&u.regs, &gp->ctx, sizeof u.regs);
-        u.regs.pc = pc;
-        u.lo = (uintptr_t)u.regs.sp;
-        u.hi = (uintptr_t)RACY(gp->stack_hi);
-        if (u.lo < (uintptr_t)RACY(gp->stack_lo) || u.hi <= u.lo) {
-            e->flags |= GRT_SHM_DG_UNWIND_ERR;
-            return;
-        }
         if (!out_frames_room(maxf))
             return;
+        uint32_t n;
         bool err, more;
-        uint32_t n = uw_frames(&u, out_pc + out_npc, maxf, &err, &more);
-        /* step 4: did it stay parked? */
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        struct ctx now;
-        grt_shm_copy_words(&now, &gp->ctx, sizeof now);
-        if (LOAD_RLX(&r->state) == s && now.pc == pc && now.sp == u.regs.sp) {
+        int r2 = grt__uw_parked(uw, gp, out_pc + out_npc, maxf, &n, &err,
+                                &more);
+        switch (r2) {
+        case GRT__UW_RUNNING:
+            e->flags |= GRT_SHM_DG_RUNNING;
+            return;
+        case GRT__UW_NOT_STARTED:
+            e->flags |= GRT_SHM_DG_NOT_STARTED;
+            return;
+        case GRT__UW_BAD_STACK:
+            e->flags |= GRT_SHM_DG_UNWIND_ERR;
+            return;
+        case GRT__UW_OK:
             e->nframes = n;
             out_npc += n;
             if (err)
@@ -505,7 +253,10 @@ AGENT_RACY static void dump_one(struct g *gp, const struct grt_shm_g *r,
             if (more)
                 e->flags |= GRT_SHM_DG_TRUNCATED;
             return;
+        default:
+            break;
         }
+        /* it ran meanwhile: if it is parked again, once more */
         uint32_t s2;
         struct grt_shm_g v2;
         if (!read_record(r, &v2, &s2) || v2.goid != v->goid ||
@@ -513,17 +264,10 @@ AGENT_RACY static void dump_one(struct g *gp, const struct grt_shm_g *r,
              (v2.state & 0xff) != G_RUNNABLE)) {
             break;
         }
-        s = s2;
         e->state = v2.state;
         e->wait_since = v2.wait_since;
     }
     e->flags |= GRT_SHM_DG_CHANGED;
-#else
-    (void)gp;
-    (void)r;
-    (void)s;
-    (void)maxf;
-#endif
 }
 
 /* ---------------------------------------------------------------------
@@ -640,11 +384,8 @@ static void do_dump(uint32_t kind, uint64_t id, int64_t goid, uint32_t maxf,
     struct agent *a = &grt__agent;
     out_ng = out_npc = 0;
     collect_modules();
-#ifdef HAVE_LIBUNWIND
-    bool can_unwind = uw_begin();
-#else
-    bool can_unwind = false;
-#endif
+    struct grt__uw *uw = grt__uw_open();
+    bool can_unwind = uw != NULL;
     uint32_t n = grt__agent_gcount();
     for (uint32_t i = 0; i < n; i++) {
         struct g *gp = LOAD_ACQ(&a->gtab[i]);
@@ -659,7 +400,7 @@ static void do_dump(uint32_t kind, uint64_t id, int64_t goid, uint32_t maxf,
         if (kind == GRT_SHM_DUMP_ONE && v.goid != goid)
             continue;
         if (can_unwind) {
-            dump_one(gp, r, &v, s, maxf);
+            dump_one(uw, gp, r, &v, maxf);
         } else {
             struct grt_shm_dump_g *e = out_g_new();
             if (e) {
@@ -674,9 +415,7 @@ static void do_dump(uint32_t kind, uint64_t id, int64_t goid, uint32_t maxf,
         if (kind == GRT_SHM_DUMP_ONE)
             break;
     }
-#ifdef HAVE_LIBUNWIND
-    uw_end();
-#endif
+    grt__uw_close(uw);
     write_answer(id, can_unwind ? GRT_SHM_DS_OK : GRT_SHM_DS_NOUNWIND, t0);
 }
 

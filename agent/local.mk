@@ -2,13 +2,15 @@
 # header, installed as <grt/shm_abi.h>.  Included by the top Makefile.am
 # after runtime/local.mk, whose libgrt.la it appends to.
 #
-# Stack dumps unwind other goroutines' saved contexts through libunwind's
+# Stack dumps (and the runtime's own tracebacks, through agent/unwind.c)
+# unwind other goroutines' saved contexts through libunwind's
 # address-space API (unw_init_remote with our own accessors), which lives
 # in libunwind-generic, not in the local-only libunwind (configure asks
 # pkg-config for both; runtime/local.mk links them).
 
-libgrt_la_SOURCES += agent/publish.c agent/ring.c agent/dump.c
-noinst_HEADERS += agent/agent_int.h
+libgrt_la_SOURCES += agent/publish.c agent/ring.c agent/dump.c \
+	agent/unwind.c
+noinst_HEADERS += agent/agent_int.h agent/unwind.h
 
 grtincludedir = $(includedir)/grt
 grtinclude_HEADERS = include/grt/shm_abi.h

@@ -13,6 +13,8 @@ libgrt_la_SOURCES += cli/reader/format.c
 cli_libgrtreader_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli/reader
 cli_libgrtreader_la_CFLAGS = $(AM_CFLAGS) $(LIBDW_CFLAGS)
 cli_libgrtreader_la_LIBADD = $(LIBDW_LIBS)
+# The libdwfl lookup is shared with the runtime's own tracebacks.
+cli_libgrtreader_la_SOURCES += common/dwsym.c
 
 # Tests of the reader: check_reader (images, damage, live snapshots and
 # dumps) and the fuzz target's plain driver, which runs its seeds, their

@@ -4,7 +4,7 @@
  * The one installed header of libgrt (pkg-config name `grt`, link -lgrt).
  * C11, Linux, x86-64 first class, aarch64 builds.  Sections follow
  * docs/API.md (the contract): start-up and goroutines, channels, time,
- * cancellation, synchronisation, statistics.  Every call behaves as its Go
+ * cancellation, synchronisation, statistics, dumps and leak checks.  Every call behaves as its Go
  * counterpart unless its comment says otherwise.
  *
  * A program needs no special main(): the first call into the runtime starts
@@ -412,6 +412,109 @@ typedef struct grt_memstats {
 
 /* runtime.ReadMemStats; does not stop the other goroutines. */
 GRT_API void grt_read_memstats(grt_memstats *ms);
+
+/* ------------------------------------------------------------------------
+ * Dumps and leak checks
+ *
+ * Every dump is written in Go's traceback format (docs/leaks.md shows
+ * one): "goroutine 7 [chan receive, 2 minutes]:", then a "function(...)"
+ * line and a "\tfile:line +0xoff" line per frame (file:line when the
+ * object has debug information, the object file and line 0 otherwise),
+ * then "created by F in goroutine N" with its file:line, and a blank
+ * line.  libgrt's own frames are hidden, as Go hides the runtime's.  The
+ * calling goroutine comes first, "[running]"; a goroutine running on
+ * another thread at that moment is listed without frames.
+ *
+ * Panics and fatal errors print the goroutines GRT_TRACEBACK selects
+ * (none, single: the default, all).  A SIGSEGV, SIGBUS, SIGFPE or SIGILL
+ * in user code prints Go's crash report ("[signal SIGSEGV: segmentation
+ * violation code=... addr=... pc=...]" and the goroutine) and exits 2,
+ * unless the application installed its own handler before the runtime
+ * started; SIGQUIT, unless handled or ignored then, prints every
+ * goroutine and exits 2, as Go.  See docs/leaks.md.
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Write every goroutine to out (NULL: stderr), as runtime.Stack(buf,
+ * true) and SIGQUIT do; out is flushed.  Does not stop the other
+ * goroutines.  Blocks the calling thread while it unwinds and looks up
+ * symbols (the first call reads the debug information: milliseconds).
+ */
+GRT_API void grt_dump(FILE *out);
+
+/*
+ * runtime.Stack: write the calling goroutine (all: and every other) into
+ * buf and return the bytes written, at most len; the text is cut
+ * silently where buf ends, as Go's.  A NUL follows the text when there
+ * is room for it (not counted).
+ */
+GRT_API size_t grt_stack(char *buf, size_t len, bool all);
+
+/*
+ * Options of grt_leak_verify_none (goleak's).  A zeroed struct, or NULL,
+ * means the defaults.  Lists are NULL-terminated (ids: 0-terminated) and
+ * may be NULL.  Function names are C symbols ("worker").
+ */
+typedef struct grt_leak_opts {
+    /* ignore a goroutine whose top frame (the innermost frame outside
+     * libgrt, e.g. the function blocked in grt_chan_recv) is one of these
+     * (goleak.IgnoreTopFunction) */
+    const char *const *ignore_top;
+    /* ignore a goroutine created by one of these functions: the function
+     * that called grt_go (goleak.IgnoreCreatedBy) */
+    const char *const *ignore_created_by;
+    /* ignore these goroutines (goleak.IgnoreCurrent with
+     * grt_goroutine_ids) */
+    const int64_t *ignore_ids;
+    /* how long to wait for goroutines to end; <= 0: 1 s */
+    int64_t timeout_ns;
+    /* grt's own, beyond goleak: */
+    /* 0: every goroutine; else only goroutines of this leak scope
+     * (grt_leak_scope_begin) */
+    int64_t scope;
+    /* ignore a goroutine with one of these functions anywhere in its
+     * stack, or as its entry function (goleak.IgnoreAnyFunction) */
+    const char *const *ignore_any;
+    void *reserved_[4]; /* zero */
+} grt_leak_opts;
+
+/*
+ * goleak.VerifyNone: wait (retrying with backoff, 1 us doubling up to
+ * 100 ms) until no goroutine is left but the caller and the ignored
+ * ones, or until opts->timeout_ns has passed.  Returns how many are left
+ * then, and writes them to report (may be NULL) after the line "found
+ * unexpected goroutines:", each in the dump format.  Returns at once when
+ * none is left.  The caller parks between tries (other goroutines run).
+ * May be called from a thread that is not a goroutine (then it only
+ * sleeps; no goroutine is the caller).
+ */
+GRT_API int grt_leak_verify_none(const grt_leak_opts *opts, FILE *report);
+
+/*
+ * The ids of every goroutine alive now, the caller's included, in
+ * ascending order, 0-terminated, in memory from malloc (the caller frees
+ * it); NULL when out of memory.  Pass as ignore_ids to ignore them later
+ * (goleak.IgnoreCurrent).
+ */
+GRT_API int64_t *grt_goroutine_ids(void);
+
+/*
+ * Leak scopes (not in goleak).  grt_leak_scope_begin starts a new scope
+ * and puts the calling goroutine in it; every goroutine it creates from
+ * then on is in the scope too, and so are theirs, transitively.  A check
+ * with opts->scope set looks only at the scope's goroutines (those of
+ * scopes begun inside it included), so a leak is blamed on the test that
+ * caused it even when tests run in parallel.
+ * Returns the scope's id (> 0).  Never blocks.
+ */
+GRT_API int64_t grt_leak_scope_begin(void);
+
+/* Put the calling goroutine back in the scope it was in when it began
+ * scope.  Goroutines already created stay in scope. */
+GRT_API void grt_leak_scope_end(int64_t scope);
+
+/* The calling goroutine's leak scope, 0 for none. */
+GRT_API int64_t grt_leak_scope(void);
 
 #ifdef __cplusplus
 }

@@ -34,7 +34,8 @@
  * The same signal catches a running goroutine's stack for the agent's
  * dumps (grt__preempt_catch): the agent posts a request naming the M and
  * the goroutine, signals the thread, and the handler unwinds the
- * interrupted context with libunwind (local, signal-safe) into the
+ * interrupted context with libunwind (local, signal-safe: the shared
+ * unwinder's grt__uw_local, agent/unwind.c) into the
  * agent's buffer before anything else.  One request at a time (the agent
  * is one thread); a request the handler has not taken within the timeout
  * is withdrawn with a CAS, so the handler never writes into a buffer the
@@ -44,11 +45,8 @@
 
 #include "rt.h"
 #include "agent.h"
+#include "unwind.h"
 
-#ifdef HAVE_LIBUNWIND
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-#endif
 #include <linux/futex.h>
 #include <time.h>
 
@@ -165,23 +163,10 @@ static void catch_answer(struct m *mp, ucontext_t *uc)
         return;
     uint32_t n = 0;
     struct g *gp = mp->curg;
-#ifdef HAVE_LIBUNWIND
     if (gp && !gp->is_g0 && gp->goid == catch_req.goid) {
-        unw_cursor_t cur;
-        if (unw_init_local2(&cur, (unw_context_t *)uc,
-                            UNW_INIT_SIGNAL_FRAME) == 0) {
-            do {
-                unw_word_t ip;
-                if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || ip == 0)
-                    break;
-                catch_req.pcs[n++] = ip;
-            } while (n < catch_req.max && unw_step(&cur) > 0);
-        }
+        bool more; /* the shared unwinder: local, signal-safe */
+        n = grt__uw_local(uc, catch_req.pcs, catch_req.max, &more);
     }
-#else
-    (void)gp;
-    (void)uc;
-#endif
     catch_req.n = n;
     STORE_REL(&catch_req.state, CATCH_DONE);
     syscall(SYS_futex, &catch_req.state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL,

@@ -80,7 +80,9 @@ static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool started;
 
 #define G0_STACK_M0 (256 * 1024)
-#define SIGSTACK_SIZE (64 * 1024)
+/* Signal stacks hold crash reports (libunwind, libdw: panic.c); only
+ * touched pages cost memory. */
+#define SIGSTACK_SIZE (1024 * 1024)
 #define GOID_BATCH 16
 #define RUNNEXT_STREAK 64       /* runnext picks before the runq gets a turn */
 
@@ -403,7 +405,7 @@ static void sigaltstack_init(void)
 {
     stack_t ss;
     ss.ss_sp = mmap(NULL, SIGSTACK_SIZE, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (ss.ss_sp == MAP_FAILED)
         return;
     ss.ss_size = SIGSTACK_SIZE;
@@ -1585,6 +1587,7 @@ static int64_t newproc(void (*fn)(void *), void *arg, const char *name,
     gp->line = line;
     gp->caller = caller;
     gp->parent_goid = mp->curg->goid;
+    gp->leak_scope = mp->curg->leak_scope; /* inherited (leak.c) */
     gp->start_ns = coarse_now();
     gp->wait_reason = WAIT_NONE;
     gp->wait_obj = NULL;

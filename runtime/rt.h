@@ -208,6 +208,9 @@ struct g {
     struct m *lockedm;     /* M it is locked to (grt_lock_os_thread) */
     uint32_t lock_count;   /* grt_lock_os_thread nesting depth */
     uint32_t preempt_off;  /* grt_preempt_disable depth; owner only */
+    int64_t leak_scope;    /* grt_leak_scope_begin id, 0 none (leak.c);
+                              copied from the creator at spawn, then
+                              written by the G itself */
     /* sanitizer fiber handles */
     void *asan_fake_stack;
     void *tsan_fiber;

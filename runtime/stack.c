@@ -1,7 +1,10 @@
 /*
  * stack.c - goroutine stacks: reserved big, committed lazily, guarded,
- * pooled; and the signal handler that turns a touch of a guard into
- * "fatal error: stack overflow".
+ * pooled; and the handler of the synchronous fatal signals (SIGSEGV,
+ * SIGBUS, SIGFPE, SIGILL), which turns a touch of a guard into "fatal
+ * error: stack overflow", chains any other fault to the handler the
+ * application had installed, and otherwise has panic.c print Go's crash
+ * report.
  *
  * C cannot move stacks, so each goroutine gets a large reservation
  * (GRT_STACK_SIZE, default 16 MiB: the seed's 10,000-deep recursion with
@@ -32,7 +35,9 @@
 
 #include "rt.h"
 #include "agent.h"
+#include "traceback.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -320,7 +325,9 @@ void grt__stack_usage(uint64_t *inuse, uint64_t *sys)
  * Stack overflow: the SIGSEGV/SIGBUS handler (on the alternate stack)
  * --------------------------------------------------------------------- */
 
-static struct sigaction old_segv, old_bus;
+static const int fatal_sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+#define NFATAL (sizeof fatal_sigs / sizeof *fatal_sigs)
+static struct sigaction old_fatal[NFATAL]; /* the application's, chained */
 
 static void put(const char *s)
 {
@@ -351,12 +358,29 @@ static void put_u(const char *pre, uint64_t v, int base)
     put(buf + i);
 }
 
+/* A sanitizer's own handler (ASan installs one for SIGSEGV before main)
+ * is not the application's: the crash report is ours. */
+static bool sanitizer_handler(const struct sigaction *old)
+{
+    Dl_info di;
+    void *h = (old->sa_flags & SA_SIGINFO) ? (void *)old->sa_sigaction
+                                           : (void *)old->sa_handler;
+    if (!h || !dladdr(h, &di))
+        return false;
+    const char *f = di.dli_fname ? di.dli_fname : "";
+    const char *s = di.dli_sname ? di.dli_sname : "";
+    return strstr(f, "libasan") || strstr(f, "libtsan") ||
+           strstr(f, "libubsan") || strstr(f, "liblsan") ||
+           !strncmp(s, "__sanitizer", 11) || !strncmp(s, "__asan", 6) ||
+           !strncmp(s, "__tsan", 6);
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
     struct m *mp = grt__tls_m;
     char *addr = si->si_addr;
     struct g *gp = mp ? mp->curg : NULL;
-    if (gp) {
+    if (gp && (sig == SIGSEGV || sig == SIGBUS)) {
         char *lo = gp->stack_lo;
         bool overflow = false;
         if (gp->stack) /* ours: the guard, or a big frame just past it */
@@ -364,44 +388,35 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
         else if (lo) /* goroutine 1 or a g0 on an OS stack */
             overflow = addr < lo + page_size && addr >= lo - (1 << 20);
         if (overflow) {
+            grt__die_begin();
             put("runtime: goroutine stack exceeds ");
             put_u("", (uint64_t)(gp->stack_hi - gp->stack_lo), 10);
             put("-byte limit\n");
             put_u("runtime: sp=", (uint64_t)(uintptr_t)addr, 16);
             put_u(" stack=[", (uint64_t)(uintptr_t)gp->stack_lo, 16);
             put_u(", ", (uint64_t)(uintptr_t)gp->stack_hi, 16);
-            put("]\nfatal error: stack overflow\n\n");
-            if (gp->is_g0)
-                put("runtime stack:\n");
-            else
-                put_u("goroutine ", (uint64_t)gp->goid, 10);
-            put(" [running]:\n");
-            if (!gp->is_g0 && gp->fn_name) {
-                put("created by ");
-                put(gp->fn_name);
-                put_u(" in goroutine ", (uint64_t)gp->parent_goid, 10);
-                put("\n\t");
-                put(gp->file ? gp->file : "?");
-                put_u(":", (uint64_t)gp->line, 10);
-                put("\n");
-            }
-            grt__agent_fini(); /* async-signal-safe */
-            _exit(2);
+            put("]\nfatal error: stack overflow\n");
+            grt__crash_traceback(uc); /* GRT_TRACEBACK's goroutines */
         }
     }
     (void)in_arenas;
-    /* Not ours: chain to the application's handler, or die of it. */
-    struct sigaction *old = sig == SIGBUS ? &old_bus : &old_segv;
-    if (old->sa_flags & SA_SIGINFO) {
-        if (old->sa_sigaction) {
-            old->sa_sigaction(sig, si, uc);
+    /* Not ours: chain to the application's handler, or report it. */
+    struct sigaction *old = NULL;
+    for (size_t i = 0; i < NFATAL; i++)
+        if (fatal_sigs[i] == sig)
+            old = &old_fatal[i];
+    if (old && !sanitizer_handler(old)) {
+        if (old->sa_flags & SA_SIGINFO) {
+            if (old->sa_sigaction) {
+                old->sa_sigaction(sig, si, uc);
+                return;
+            }
+        } else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+            old->sa_handler(sig);
             return;
         }
-    } else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
-        old->sa_handler(sig);
-        return;
     }
-    signal(sig, SIG_DFL); /* the fault repeats and kills with sig */
+    grt__crash(sig, si, uc);
 }
 
 void grt__signals_init(void)
@@ -411,6 +426,7 @@ void grt__signals_init(void)
     sa.sa_sigaction = on_fault;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &old_segv);
-    sigaction(SIGBUS, &sa, &old_bus);
+    for (size_t i = 0; i < NFATAL; i++)
+        sigaction(fatal_sigs[i], &sa, &old_fatal[i]);
+    grt__traceback_init(); /* SIGQUIT, GRT_LEAKCHECK */
 }

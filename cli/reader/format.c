@@ -218,6 +218,8 @@ void grt__fmt_goroutine(const struct grt__fmt_sink *o,
     }
     for (size_t i = 0; i < g->nframes; i++)
         put_frame(o, &g->frames[i]);
+    if (g->nframes && g->elided)
+        put(o, "...additional frames elided...\n");
     if (!g->nframes && g->no_frames) {
         put(o, "\t(no frames: ");
         put(o, g->no_frames);

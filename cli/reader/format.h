@@ -69,6 +69,8 @@ struct grt__fmt_g {
     const char *wait_obj_name; /* channel name; NULL */
     uint64_t stack_committed, stack_reserved; /* 0: not printed */
     int32_t m_id, p_id;       /* -1: not printed */
+    bool elided;              /* frames were cut: Go's
+                                 "...additional frames elided..." line */
 };
 
 /* Flags of grt__fmt_goroutine. */

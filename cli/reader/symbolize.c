@@ -11,12 +11,10 @@
  * it (/proc/<pid>/root/<path>, which also works across mount namespaces
  * while the target lives), then at <path> itself.
  *
- * Objects built by clang (no .debug_aranges) are looked up unit by unit.
- * Without DWARF line information a frame still gets its function and
- * offset from the symbol table.  A return address (every frame but the
- * innermost) is looked up one byte earlier, inside the call instruction,
- * so that a call at the end of a function or before a noreturn call is
- * attributed to the right function and line.
+ * The lookup itself is common/dwsym.c, shared with the runtime's own
+ * tracebacks: a return address (every frame but the innermost) is looked
+ * up inside its call instruction, clang objects unit by unit, and without
+ * DWARF line information a frame still gets its function and offset.
  *
  * Built without libdw, rd_sym_open returns RD_ENOSYM.
  */
@@ -30,8 +28,7 @@
 #include <unistd.h>
 
 #ifdef HAVE_LIBDW
-#include <elfutils/libdw.h>
-#include <elfutils/libdwfl.h>
+#include "common/dwsym.h"
 
 struct rd_sym {
     Dwfl *dwfl;
@@ -43,15 +40,6 @@ struct rd_sym {
     } * mods;
 };
 
-static char *debuginfo_path;
-
-static const Dwfl_Callbacks callbacks = {
-    .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .section_address = dwfl_offline_section_address,
-    .debuginfo_path = &debuginfo_path,
-};
-
 int rd_sym_open(const struct rd_dump *d, struct rd_sym **out)
 {
     *out = NULL;
@@ -61,7 +49,7 @@ int rd_sym_open(const struct rd_dump *d, struct rd_sym **out)
     if (!s)
         return RD_ENOMEM;
     s->mods = calloc(d->nmods ? d->nmods : 1, sizeof *s->mods);
-    s->dwfl = dwfl_begin(&callbacks);
+    s->dwfl = grt__dwsym_begin();
     if (!s->mods || !s->dwfl) {
         rd_sym_close(s);
         return RD_ENOMEM;
@@ -91,31 +79,6 @@ int rd_sym_open(const struct rd_dump *d, struct rd_sym **out)
     return RD_OK;
 }
 
-/*
- * The line of addr found by walking the module's compilation units.
- * dwfl_module_getsrc finds the unit through .debug_aranges, which clang
- * does not emit (and elfutils 0.188 does not rebuild from the units'
- * ranges), so objects built by clang need this slower path.
- */
-static void lines_by_cu(Dwfl_Module *mod, uint64_t addr,
-                        struct rd_frame_info *out)
-{
-    Dwarf_Die *cu = NULL;
-    Dwarf_Addr bias;
-    while ((cu = dwfl_module_nextcu(mod, cu, &bias)) != NULL) {
-        if (dwarf_haspc(cu, addr - bias) != 1)
-            continue;
-        Dwarf_Line *l = dwarf_getsrc_die(cu, addr - bias);
-        const char *file = l ? dwarf_linesrc(l, NULL, NULL) : NULL;
-        int lineno = 0;
-        if (file && dwarf_lineno(l, &lineno) == 0) {
-            snprintf(out->file, sizeof out->file, "%s", file);
-            out->line = lineno;
-        }
-        return;
-    }
-}
-
 int rd_sym_lookup(struct rd_sym *s, uint64_t pc, bool is_return,
                   struct rd_frame_info *out)
 {
@@ -127,30 +90,18 @@ int rd_sym_lookup(struct rd_sym *s, uint64_t pc, bool is_return,
     for (size_t i = 0; i < s->nmods; i++)
         if (addr >= s->mods[i].lo && addr < s->mods[i].hi)
             out->module = s->mods[i].path;
-    Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
-    if (!mod)
+    struct grt__dwsym d;
+    if (!grt__dwsym_lookup(s->dwfl, pc, is_return, &d))
         return out->module ? RD_OK : RD_ENOTFOUND;
     if (!out->module)
-        out->module =
-            dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-    GElf_Off off = 0;
-    GElf_Sym sym;
-    const char *name =
-        dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
-    if (name) {
-        snprintf(out->func, sizeof out->func, "%s", name);
-        out->offset = off + (pc - addr);
+        out->module = d.module;
+    if (d.func) {
+        snprintf(out->func, sizeof out->func, "%s", d.func);
+        out->offset = d.offset;
     }
-    Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
-    if (line) {
-        int lineno = 0;
-        const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
-        if (file) {
-            snprintf(out->file, sizeof out->file, "%s", file);
-            out->line = lineno;
-        }
-    } else {
-        lines_by_cu(mod, addr, out);
+    if (d.file) {
+        snprintf(out->file, sizeof out->file, "%s", d.file);
+        out->line = d.line;
     }
     return RD_OK;
 }
