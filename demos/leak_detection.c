@@ -32,11 +32,21 @@
  * Prints the goroutine counts and the leaked count per variant.  Exits 1
  * if the leaky variant does not leak one goroutine per search or a fixed
  * one leaks any.
+ *
+ * Seen from outside: with --hold, the program stops right after the leaky
+ * variant, prints its pid, and keeps the leaked goroutines (parked in
+ * chan send) until it is killed, so that
+ *
+ *     gdump --leaks --threshold 100ms PID
+ *
+ * finds them: ten goroutines created at the same grt_go, blocked in the
+ * same send (tests/gdump-demo.sh does this).
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <grt.h>
 
@@ -59,6 +69,7 @@ struct search {
 
 static grt_chan *backend_gate; /* closed when the backend finally answers */
 static int64_t settle_ns;
+static int hold; /* --hold: stay with the leak, for gdump */
 
 /* The slow backend: answers only once the gate is open. */
 static int backend(int query)
@@ -133,6 +144,15 @@ static int run(enum variant how)
            variant_name[how], timeouts, NSEARCHES, before, after,
            after - before);
 
+    if (how == LEAKY && hold) {
+        printf("holding %d leaked goroutines: gdump --leaks --threshold "
+               "100ms %ld\n",
+               after - before, (long)getpid());
+        fflush(stdout);
+        for (;;)
+            grt_sleep(1000000000);
+    }
+
     /* Clean up as a C program must: release the stuck, free the rest. */
     if (how == LEAKY) {
         for (int i = 0; i < NSEARCHES; i++)
@@ -155,6 +175,8 @@ static int run(enum variant how)
 int main(int argc, char **argv)
 {
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    hold = argc > 1 && strcmp(argv[1], "--hold") == 0;
+    quick |= hold;
     settle_ns = quick ? 200000000 : 1000000000;
 
     printf("=== leak_detection: %d searches that time out ===\n", NSEARCHES);

@@ -200,20 +200,22 @@ static void put_frame(const struct grt__fmt_sink *o,
 void grt__fmt_goroutine(const struct grt__fmt_sink *o,
                         const struct grt__fmt_g *g, unsigned flags)
 {
-    put(o, "goroutine ");
-    put_i(o, g->goid);
-    put(o, " [");
-    put(o, g->state && *g->state ? g->state : "unknown");
-    if (g->wait_ns >= 60000000000LL) {
-        put(o, ", ");
-        put_i(o, g->wait_ns / 60000000000LL);
-        put(o, " minutes");
+    if (!(flags & GRT__FMT_NO_HEADER)) {
+        put(o, "goroutine ");
+        put_i(o, g->goid);
+        put(o, " [");
+        put(o, g->state && *g->state ? g->state : "unknown");
+        if (g->wait_ns >= 60000000000LL) {
+            put(o, ", ");
+            put_i(o, g->wait_ns / 60000000000LL);
+            put(o, " minutes");
+        }
+        if (g->locked)
+            put(o, ", locked to thread");
+        if (flags & GRT__FMT_EXTRAS)
+            put_extras(o, g);
+        put(o, "]:\n");
     }
-    if (g->locked)
-        put(o, ", locked to thread");
-    if (flags & GRT__FMT_EXTRAS)
-        put_extras(o, g);
-    put(o, "]:\n");
     for (size_t i = 0; i < g->nframes; i++)
         put_frame(o, &g->frames[i]);
     if (!g->nframes && g->no_frames) {

@@ -74,6 +74,8 @@ struct grt__fmt_g {
 /* Flags of grt__fmt_goroutine. */
 #define GRT__FMT_EXTRAS 0x1u   /* grt's extras in the header (above) */
 #define GRT__FMT_NO_BLANK 0x2u /* no blank line after the goroutine */
+#define GRT__FMT_NO_HEADER 0x4u /* no "goroutine N [...]:" line (a caller
+                                  prints its own: gdump --group) */
 
 /* Write one goroutine.  Go's ", N minutes" appears from 1 minute on. */
 void grt__fmt_goroutine(const struct grt__fmt_sink *out,
