@@ -77,6 +77,9 @@ const struct rd_sample *model_sample(const struct model *m, uint64_t i);
 const struct rd_g *model_find_g(const struct model *m, int64_t goid);
 /* The creation site of g, or NULL. */
 const struct rd_site *model_site(const struct model *m, const struct rd_g *g);
+/* "file.c:42" of a creation site (the file's last component); "" when
+ * unknown.  Returns buf. */
+char *model_site_text(const struct rd_site *site, char *buf, size_t len);
 /* Go's word for g's state: the wait reason when waiting. */
 const char *model_state(const struct model *m, const struct rd_g *g);
 /* Nanoseconds g has waited, or -1 when it is not waiting. */

@@ -15,6 +15,7 @@
 #include "gtop.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,4 +207,14 @@ int64_t model_wait_ns(const struct model *m, const struct rd_g *g)
         return -1;
     int64_t d = m->now - g->wait_since;
     return d < 0 ? 0 : d;
+}
+
+char *model_site_text(const struct rd_site *site, char *buf, size_t len)
+{
+    buf[0] = 0;
+    if (site && site->file[0]) {
+        const char *b = strrchr(site->file, '/');
+        snprintf(buf, len, "%s:%d", b ? b + 1 : site->file, site->line);
+    }
+    return buf;
 }

@@ -311,7 +311,10 @@ static int tree_layout(struct view *v, size_t n)
         }
     }
     size_t out_n = 0;
-    /* roots first; then whatever a cycle kept from being reached */
+    /* Depth-first from the roots in sorted order.  Every node reached is
+     * marked seen, shown or not (under a closed node it is hidden), so
+     * that the second pass finds only what a cycle of parents kept from
+     * any root, and shows it as roots. */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t r = 0; r < n; r++) {
             if (seen[r] || (pass == 0 && child[r]))
@@ -323,15 +326,17 @@ static int tree_layout(struct view *v, size_t n)
             while (sp) {
                 size_t i = stack[--sp];
                 uint16_t d = sdepth[sp];
+                bool shown = !(d & 0x8000);
+                d &= 0x7fff;
                 int64_t id = v->ops->id(item_at(v, sorted[i]));
                 bool open = v->expand_all || idmap_get(&v->expanded, id, NULL);
-                v->rows[out_n] = sorted[i];
-                v->depth[out_n] = d;
-                v->nkids[out_n] = kids[i];
-                v->mark[out_n] = kids[i] == 0 ? ' ' : open ? '-' : '+';
-                out_n++;
-                if (!open || kids[i] == 0)
-                    continue;
+                if (shown) {
+                    v->rows[out_n] = sorted[i];
+                    v->depth[out_n] = d;
+                    v->nkids[out_n] = kids[i];
+                    v->mark[out_n] = kids[i] == 0 ? ' ' : open ? '-' : '+';
+                    out_n++;
+                }
                 /* push children in reverse so the first pops first */
                 size_t nk = 0;
                 for (size_t c = first[i]; c != SIZE_MAX; c = next[c])
@@ -340,13 +345,15 @@ static int tree_layout(struct view *v, size_t n)
                 size_t base = sp;
                 sp += nk;
                 size_t k = 0;
+                uint16_t cd = (uint16_t)(d < 0x7ffe ? d + 1 : d);
+                if (!(shown && open))
+                    cd |= 0x8000; /* hidden */
                 for (size_t c = first[i]; c != SIZE_MAX; c = next[c]) {
                     if (seen[c])
                         continue;
                     seen[c] = true;
                     stack[base + nk - 1 - k] = c;
-                    sdepth[base + nk - 1 - k] =
-                        (uint16_t)(d < UINT16_MAX ? d + 1 : d);
+                    sdepth[base + nk - 1 - k] = cd;
                     k++;
                 }
             }

@@ -235,9 +235,11 @@ static void cell(const struct view *v, const void *item, int col, char *buf,
     case C_CREATED:
         if (g->parent_goid == 0)
             break;
-        if (x->site && x->site->file[0])
-            snprintf(buf, len, "g%" PRId64 " %s:%d", g->parent_goid,
-                     x->site->file, x->site->line);
+        if (x->site && x->site->file[0]) {
+            char site[160];
+            snprintf(buf, len, "g%" PRId64 " %s", g->parent_goid,
+                     model_site_text(x->site, site, sizeof site));
+        }
         else if (x->site && x->site->caller[0])
             snprintf(buf, len, "g%" PRId64 " %s", g->parent_goid,
                      x->site->caller);

@@ -177,8 +177,7 @@ static void cell(const struct view *v, const void *item, int col, char *buf,
         snprintf(buf, len, "%" PRId64, x->first_goid);
         break;
     case C_SITE:
-        if (x->site && x->site->file[0])
-            snprintf(buf, len, "%s:%d", x->site->file, x->site->line);
+        model_site_text(x->site, buf, len);
         break;
     case C_FN:
         snprintf(buf, len, "%s", x->fn);

@@ -151,8 +151,7 @@ static void cell(const struct view *v, const void *item, int col, char *buf,
             fmt_dur(buf, len, lg->max_wait_ns);
         break;
     case C_SITE:
-        if (x->site && x->site->file[0])
-            snprintf(buf, len, "%s:%d", x->site->file, x->site->line);
+        model_site_text(x->site, buf, len);
         break;
     case C_FN:
         if (x->site)

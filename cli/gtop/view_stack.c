@@ -64,7 +64,24 @@ static void out_printf(struct out *o, const char *fmt, ...)
         out_write(o, line, strlen(line));
 }
 
-/* One goroutine of dump d, with symbols from sym (NULL: none). */
+/* Is the frame's module libgrt itself (libgrt.so.0, libgrt-0.1.so)? */
+static bool module_is_libgrt(const char *path)
+{
+    if (!path)
+        return false;
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    return strncmp(b, "libgrt.", 7) == 0 || strncmp(b, "libgrt-", 7) == 0;
+}
+
+static bool internal(const struct rd_frame_info *f)
+{
+    return module_is_libgrt(f->module) || strncmp(f->func, "grt__", 5) == 0;
+}
+
+/* One goroutine of dump d, with symbols from sym (NULL: none).  As gdump
+ * and Go do, libgrt's own frames are hidden, except the public grt_* call
+ * the user's code made; goroutine 1 stops at main. */
 static void one(struct out *o, struct model *m, const struct rd_dump_g *dg,
                 struct rd_sym *sym)
 {
@@ -80,12 +97,23 @@ static void one(struct out *o, struct model *m, const struct rd_dump_g *dg,
         fi[i].pc = dg->pcs[i];
         if (!sym || rd_sym_lookup(sym, dg->pcs[i], i > 0, &fi[i]) != RD_OK)
             fi[i].func[0] = 0;
-        fr[i].pc = dg->pcs[i];
-        fr[i].func = fi[i].func[0] ? fi[i].func : NULL;
-        fr[i].offset = fi[i].offset;
-        fr[i].file = fi[i].file[0] ? fi[i].file : NULL;
-        fr[i].line = fi[i].line;
-        fr[i].module = fi[i].module;
+    }
+    size_t nf = 0;
+    bool main_g = g && (g->flags & GRT_SHM_GF_MAIN);
+    for (uint32_t i = 0; i < dg->npcs; i++) {
+        bool pub = strncmp(fi[i].func, "grt_", 4) == 0 && fi[i].func[4] != '_';
+        if (internal(&fi[i]) &&
+            !(pub && (i + 1 == dg->npcs || !internal(&fi[i + 1]))))
+            continue;
+        struct grt__fmt_frame *x = &fr[nf++];
+        x->pc = dg->pcs[i];
+        x->func = fi[i].func[0] ? fi[i].func : NULL;
+        x->offset = fi[i].offset;
+        x->file = fi[i].file[0] ? fi[i].file : NULL;
+        x->line = fi[i].line;
+        x->module = fi[i].module;
+        if (main_g && strcmp(fi[i].func, "main") == 0)
+            break;
     }
     struct rd_g tmp = {.status = dg->status, .wait_reason = dg->wait_reason};
     struct grt__fmt_g f = {
@@ -93,7 +121,7 @@ static void one(struct out *o, struct model *m, const struct rd_dump_g *dg,
         .state = model_state(m, g ? g : &tmp),
         .wait_ns = -1,
         .frames = fr,
-        .nframes = dg->npcs,
+        .nframes = nf,
         .m_id = -1,
         .p_id = -1,
     };
@@ -107,6 +135,8 @@ static void one(struct out *o, struct model *m, const struct rd_dump_g *dg,
         f.wait_ns = dg->wait_since > 0 && m->now > dg->wait_since
                         ? m->now - dg->wait_since
                         : -1;
+    if (dg->npcs > 0 && nf == 0)
+        f.no_frames = "only runtime frames";
     if (dg->npcs == 0)
         f.no_frames = dg->flags & GRT_SHM_DG_RUNNING       ? "running on a CPU"
                       : dg->flags & GRT_SHM_DG_NOT_STARTED ? "not started"
