@@ -66,7 +66,7 @@ static void graph(const struct model *m, int y, int width, int which)
     double vals[512];
     char line[512 * 3 + 1];
     char lbl[48];
-    int w = width - 26;
+    int w = width - 30;
     if (w < 8)
         return;
     if (w > 512)

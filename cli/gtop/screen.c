@@ -201,6 +201,8 @@ static void draw_list(struct screen *s, struct view *v, int y, int h)
     int ntag = (int)v->tagged.n;
     attrset(crt_attr[CRT_INFO]);
     mvprintw(y, 0, "%.*s", COLS, info);
+    printw("  [sort: %s%s]", v->ops->cols[v->sort_col].name,
+           v->invert ? " desc" : "");
     if (v->filter[0])
         printw("  [filter: %s, %zu shown]", v->filter, v->nrows);
     if (ntag)
