@@ -56,6 +56,11 @@ struct model {
                                   (nhist - 1) % MODEL_HIST */
     struct rd_leaks *leaks;    /* analysis of snap; NULL if it failed */
     int64_t leak_threshold_ns; /* <= 0: the library's default */
+    bool leaks_lazy;           /* analyse leaks only when wanted or every
+                                  MODEL_LEAKS_EVERY (the screen: the
+                                  analysis costs as much as a snapshot) */
+    bool want_leaks;           /* lazy: the leaks view is on screen */
+    int64_t leaks_at;          /* snapshot time of the last analysis */
     uint64_t refreshes;        /* snapshots taken */
 };
 
@@ -71,6 +76,9 @@ int model_open_mem(struct model *m, const void *buf, size_t len);
  * Returns RD_OK, or the error of the first snapshot (no snapshot yet). */
 int model_refresh(struct model *m);
 void model_close(struct model *m);
+/* Analyse the snapshot for leaks now (m->leaks; NULL if it failed). */
+void model_find_leaks(struct model *m);
+#define MODEL_LEAKS_EVERY INT64_C(5000000000)
 /* The i-th newest sample (0 newest), or NULL. */
 const struct rd_sample *model_sample(const struct model *m, uint64_t i);
 /* The goroutine goid in the snapshot, or NULL. */

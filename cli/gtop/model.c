@@ -144,12 +144,26 @@ int model_refresh(struct model *m)
         if (x && x->mono_ns > m->now)
             m->now = x->mono_ns;
     }
+    if (!m->leaks_lazy || m->want_leaks || !m->leaks ||
+        m->now - m->leaks_at >= MODEL_LEAKS_EVERY)
+        model_find_leaks(m);
+    return RD_OK;
+}
+
+/* A kept analysis of an older snapshot stays valid to show: it owns its
+ * memory, and its site indexes are into the site table, which only
+ * grows; its gidx (indexes into that older snapshot) are never used. */
+void model_find_leaks(struct model *m)
+{
     if (m->leaks)
         rd_leaks_free(m->leaks);
     m->leaks = NULL;
-    if (rd_leaks_find(s, m->leak_threshold_ns, m->now, &m->leaks) != RD_OK)
+    if (!m->snap)
+        return;
+    if (rd_leaks_find(m->snap, m->leak_threshold_ns, m->now, &m->leaks) !=
+        RD_OK)
         m->leaks = NULL;
-    return RD_OK;
+    m->leaks_at = m->now;
 }
 
 void model_close(struct model *m)

@@ -103,6 +103,11 @@ static void set_view(struct screen *s, int i)
 {
     s->cur = i;
     s->mode = M_LIST;
+    s->m.want_leaks = view_all[i] == &view_leaks_ops;
+    if (s->m.want_leaks && s->m.snap && s->m.leaks_at != s->m.now) {
+        model_find_leaks(&s->m);
+        s->dirty[i] = true;
+    }
     if (s->dirty[i])
         update_view(s, i);
 }
@@ -115,6 +120,8 @@ static bool attach(struct screen *s, int pid)
         return false;
     }
     s->m.leak_threshold_ns = s->o->leak_threshold_ns;
+    s->m.leaks_lazy = true;
+    s->m.want_leaks = view_all[s->cur] == &view_leaks_ops;
     rc = model_refresh(&s->m);
     if (rc != RD_OK) {
         snprintf(s->msg, sizeof s->msg, "pid %d: %s", pid, rd_strerror(rc));
@@ -791,6 +798,8 @@ int screen_run(const struct gtop_opts *o)
         int rc = model_open_pid(&s->m, o->pid);
         if (rc == RD_OK) {
             s->m.leak_threshold_ns = o->leak_threshold_ns;
+            s->m.leaks_lazy = true;
+            s->m.want_leaks = view_all[s->cur] == &view_leaks_ops;
             rc = model_refresh(&s->m);
         }
         if (rc != RD_OK) {

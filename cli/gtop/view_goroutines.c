@@ -247,7 +247,8 @@ static void cell(const struct view *v, const void *item, int col, char *buf,
             snprintf(buf, len, "g%" PRId64, g->parent_goid);
         break;
     case C_NAME:
-        if (g->name[0] && x->site && x->site->fn[0])
+        if (g->name[0] && x->site && x->site->fn[0] &&
+            strcmp(g->name, x->site->fn) != 0)
             snprintf(buf, len, "%s (%s)", g->name, x->site->fn);
         else
             snprintf(buf, len, "%s", x->name);
@@ -255,16 +256,57 @@ static void cell(const struct view *v, const void *item, int col, char *buf,
     }
 }
 
+/* Append s to buf (o: used so far); returns the new length. */
+static size_t put(char *buf, size_t len, size_t o, const char *s)
+{
+    size_t n = strlen(s);
+    if (o + n + 2 > len)
+        n = o + 2 < len ? len - o - 2 : 0;
+    memcpy(buf + o, s, n);
+    o += n;
+    buf[o++] = ' ';
+    buf[o] = 0;
+    return o;
+}
+
+/* The filter's text: id, state, what it waits on, creator, name and
+ * function.  Built by hand rather than with the cells' snprintf: a filter
+ * formats every goroutine on every refresh. */
 static void text(const struct view *v, const void *item, char *buf,
                  size_t len)
 {
-    char on[64], created[160], name[128];
+    (void)v;
     const struct gitem *x = item;
-    cell(v, item, C_ON, on, sizeof on);
-    cell(v, item, C_CREATED, created, sizeof created);
-    cell(v, item, C_NAME, name, sizeof name);
-    snprintf(buf, len, "%" PRId64 " %s %s %s %s", x->g->goid, x->state, on,
-             created, name);
+    const struct rd_g *g = x->g;
+    char num[24], *p = num + sizeof num;
+    uint64_t u = g->goid < 0 ? 0 : (uint64_t)g->goid;
+    *--p = 0;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    size_t o = 0;
+    buf[0] = 0;
+    o = put(buf, len, o, p);
+    o = put(buf, len, o, x->state);
+    if (x->wait_ns >= 0 && g->wait_obj) {
+        o = put(buf, len, o, wait_kind(g->wait_reason));
+        if (x->chan)
+            o = put(buf, len, o, x->chan);
+        else {
+            char hex[24];
+            snprintf(hex, sizeof hex, "0x%" PRIx64, g->wait_obj);
+            o = put(buf, len, o, hex);
+        }
+    }
+    if (g->parent_goid) {
+        char site[160];
+        snprintf(num, sizeof num, "g%" PRId64, g->parent_goid);
+        o = put(buf, len, o, num);
+        o = put(buf, len, o, model_site_text(x->site, site, sizeof site));
+    }
+    o = put(buf, len, o, x->name);
+    if (x->site)
+        put(buf, len, o, x->site->fn);
 }
 
 static int64_t id(const void *item)
