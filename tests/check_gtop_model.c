@@ -78,7 +78,7 @@ START_TEST(t_meters)
     /* 8 samples 0.2 s apart: no pair a second apart within... 1.4 s
      * span, so the newest against the first >= 1 s older (index 2) */
     ck_assert(x.have_rates);
-    ck_assert_int_eq((int)(x.ctxsw + 0.5), 3500);  /* 700 per 0.2 s */
+    ck_assert_int_eq((int)(x.ctxsw + 0.5), 3500); /* 700 per 0.2 s */
     ck_assert_int_eq((int)(x.created + 0.5), 50);
     ck_assert_int_eq((int)(x.exited + 0.5), 45);
     ck_assert_int_eq((int)(x.uptime_ns / 1000000000), 3723);
@@ -145,11 +145,10 @@ START_TEST(t_sort_every_column)
                                                panel_item(&v, r));
                 if (inv)
                     k = -k;
-                ck_assert_msg(k < 0 || (k == 0 && row_id(&v, r - 1) <
-                                                      row_id(&v, r)),
-                              "column %s%s rows %zu/%zu out of order",
-                              v.ops->cols[c].name, inv ? " inverted" : "",
-                              r - 1, r);
+                ck_assert_msg(
+                    k < 0 || (k == 0 && row_id(&v, r - 1) < row_id(&v, r)),
+                    "column %s%s rows %zu/%zu out of order",
+                    v.ops->cols[c].name, inv ? " inverted" : "", r - 1, r);
             }
         }
     }
@@ -512,8 +511,8 @@ START_TEST(t_batch)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     ck_assert_ptr_nonnull(f);
-    struct batch_opts o = {.views = "goroutines,chans", .filter = "fetch",
-                           .graph_width = 20};
+    struct batch_opts o = {
+        .views = "goroutines,chans", .filter = "fetch", .graph_width = 20};
     ck_assert_int_eq(batch_print(f, &m, &o), RD_OK);
     fclose(f);
     ck_assert_ptr_nonnull(strstr(text, "gtop: pid 4242 shop"));

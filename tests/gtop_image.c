@@ -15,7 +15,7 @@
 struct gdesc {
     int64_t goid, parent;
     int status, reason;
-    int64_t waited_s;   /* waiting this long at GTOP_IMAGE_NOW */
+    int64_t waited_s; /* waiting this long at GTOP_IMAGE_NOW */
     uint64_t obj;
     uint32_t site;
     const char *name;
@@ -24,11 +24,16 @@ struct gdesc {
 
 static const struct gdesc gs[16] = {
     {1, 0, GRT_SHM_G_RUNNING, 0, 0, 0, 1, "", 8},
-    {2, 1, GRT_SHM_G_WAITING, GRT_SHM_WAIT_CHAN_RECV, 5, 0x1000, 2, "worker-1", 8},
-    {3, 1, GRT_SHM_G_WAITING, GRT_SHM_WAIT_CHAN_RECV, 4, 0x1000, 2, "worker-2", 8},
-    {4, 1, GRT_SHM_G_WAITING, GRT_SHM_WAIT_CHAN_RECV, 3, 0x1000, 2, "worker-3", 12},
-    {5, 1, GRT_SHM_G_WAITING, GRT_SHM_WAIT_CHAN_RECV, 2, 0x1000, 2, "worker-4", 8},
-    {6, 1, GRT_SHM_G_WAITING, GRT_SHM_WAIT_CHAN_RECV, 1, 0x1000, 2, "worker-5", 16},
+    {2, 1, GRT_SHM_G_WAITING, GRT_SHM_WAIT_CHAN_RECV, 5, 0x1000, 2, "worker-1",
+     8},
+    {3, 1, GRT_SHM_G_WAITING, GRT_SHM_WAIT_CHAN_RECV, 4, 0x1000, 2, "worker-2",
+     8},
+    {4, 1, GRT_SHM_G_WAITING, GRT_SHM_WAIT_CHAN_RECV, 3, 0x1000, 2, "worker-3",
+     12},
+    {5, 1, GRT_SHM_G_WAITING, GRT_SHM_WAIT_CHAN_RECV, 2, 0x1000, 2, "worker-4",
+     8},
+    {6, 1, GRT_SHM_G_WAITING, GRT_SHM_WAIT_CHAN_RECV, 1, 0x1000, 2, "worker-5",
+     16},
     {7, 2, GRT_SHM_G_WAITING, GRT_SHM_WAIT_CHAN_SEND, 61, 0x1100, 3, "", 4},
     {8, 2, GRT_SHM_G_WAITING, GRT_SHM_WAIT_CHAN_SEND, 62, 0x1100, 3, "", 4},
     {9, 3, GRT_SHM_G_WAITING, GRT_SHM_WAIT_CHAN_SEND, 63, 0x1100, 3, "", 4},
@@ -42,11 +47,22 @@ static const struct gdesc gs[16] = {
 };
 
 static const char *const wait_names[] = {
-    "",          "chan receive", "chan send", "chan receive (nil chan)",
-    "chan send (nil chan)", "select", "select (no cases)", "sleep",
-    "IO wait",   "sync.Mutex.Lock", "sync.RWMutex.RLock",
-    "sync.RWMutex.Lock", "sync.WaitGroup.Wait", "sync.Cond.Wait",
-    "syscall",   "preempted",
+    "",
+    "chan receive",
+    "chan send",
+    "chan receive (nil chan)",
+    "chan send (nil chan)",
+    "select",
+    "select (no cases)",
+    "sleep",
+    "IO wait",
+    "sync.Mutex.Lock",
+    "sync.RWMutex.RLock",
+    "sync.RWMutex.Lock",
+    "sync.WaitGroup.Wait",
+    "sync.Cond.Wait",
+    "syscall",
+    "preempted",
 };
 
 int gtop_image_build(struct shm_image *img)
@@ -69,15 +85,15 @@ int gtop_image_build(struct shm_image *img)
         const struct gdesc *d = &gs[i];
         struct grt_shm_g *r = &g[i];
         memset(r, 0, sizeof *r);
-        r->state = (7u + i) << 16 | (uint32_t)d->reason << 8 |
-                   (uint32_t)d->status;
+        r->state =
+            (7u + i) << 16 | (uint32_t)d->reason << 8 | (uint32_t)d->status;
         r->flags = d->goid == 1 ? GRT_SHM_GF_MAIN : 0;
         if (d->name[0])
             r->flags |= GRT_SHM_GF_NAMED;
         r->goid = d->goid;
         r->wait_since = GTOP_IMAGE_NOW - d->waited_s * S;
         r->wait_obj = d->obj;
-        r->m_id = d->status == GRT_SHM_G_RUNNING ? 0
+        r->m_id = d->status == GRT_SHM_G_RUNNING   ? 0
                   : d->status == GRT_SHM_G_SYSCALL ? 1
                                                    : -1;
         r->p_id = d->status == GRT_SHM_G_RUNNING ? 0 : -1;
@@ -114,8 +130,8 @@ int gtop_image_build(struct shm_image *img)
         c[i].len = cs[i].len;
         c[i].nsend = cs[i].nsend;
         c[i].nrecv = cs[i].nrecv;
-        c[i].oldest_wait = cs[i].oldest_s ? GTOP_IMAGE_NOW - cs[i].oldest_s * S
-                                          : 0;
+        c[i].oldest_wait =
+            cs[i].oldest_s ? GTOP_IMAGE_NOW - cs[i].oldest_s * S : 0;
         strcpy(c[i].name, cs[i].name);
     }
     shm_image_table(img, GRT_SHM_T_CHAN)->count = 3;

@@ -13,6 +13,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The heading and every row of v; with stacks, the stack of each row's
+ * goroutine under it. */
+static void print_rows(FILE *f, struct model *m, const struct view *v,
+                       bool stacks)
+{
+    char line[2048];
+    panel_header_text(v, line, sizeof line, 1000);
+    fprintf(f, "%s\n", line);
+    for (size_t r = 0; r < v->nrows; r++) {
+        panel_row_text(v, r, line, sizeof line, 1000);
+        fprintf(f, "%s\n", line);
+        int64_t g = stacks && v->ops->goid ? v->ops->goid(panel_item(v, r)) : 0;
+        if (g > 0) {
+            char *st = view_stack_text(m, &g, 1);
+            fputs(st, f);
+            free(st);
+        }
+    }
+}
+
 /* One view: a title line, the view's info line, heading and rows. */
 static int print_view(FILE *f, struct model *m, const struct view_ops *ops,
                       const struct batch_opts *o)
@@ -44,21 +64,7 @@ static int print_view(FILE *f, struct model *m, const struct view_ops *ops,
             v.filter, v.filter[0] ? "\"" : "");
     if (info[0])
         fprintf(f, "%s\n", info);
-    char line[2048];
-    panel_header_text(&v, line, sizeof line, 1000);
-    fprintf(f, "%s\n", line);
-    for (size_t r = 0; r < v.nrows; r++) {
-        panel_row_text(&v, r, line, sizeof line, 1000);
-        fprintf(f, "%s\n", line);
-        if (o->stacks && ops->goid) {
-            int64_t g = ops->goid(panel_item(&v, r));
-            if (g > 0) {
-                char *st = view_stack_text(m, &g, 1);
-                fputs(st, f);
-                free(st);
-            }
-        }
-    }
+    print_rows(f, m, &v, o->stacks);
     panel_free(&v);
     return RD_OK;
 }
@@ -95,15 +101,8 @@ int batch_print_procs(FILE *f)
     panel_init(&v, &view_picker_ops);
     view_picker_set(&v, procs, n);
     rc = panel_update(&v, NULL);
-    if (rc == RD_OK) {
-        char line[2048];
-        panel_header_text(&v, line, sizeof line, 1000);
-        fprintf(f, "%s\n", line);
-        for (size_t r = 0; r < v.nrows; r++) {
-            panel_row_text(&v, r, line, sizeof line, 1000);
-            fprintf(f, "%s\n", line);
-        }
-    }
+    if (rc == RD_OK)
+        print_rows(f, NULL, &v, false);
     panel_free(&v);
     rd_list_free(procs);
     return rc;

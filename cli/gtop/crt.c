@@ -68,10 +68,10 @@ void crt_init(bool mono)
         crt_attr[CRT_RUNNING] |= A_BOLD;
     } else {
         static const int mono_attr[CRT_COUNT] = {
-            [CRT_TITLE] = A_REVERSE,  [CRT_SELECTED] = A_REVERSE,
-            [CRT_TAGGED] = A_BOLD,    [CRT_VALUE] = A_BOLD,
-            [CRT_RUNNING] = A_BOLD,   [CRT_SYSCALL] = A_BOLD,
-            [CRT_ALERT] = A_REVERSE,  [CRT_FKEY] = A_BOLD,
+            [CRT_TITLE] = A_REVERSE,      [CRT_SELECTED] = A_REVERSE,
+            [CRT_TAGGED] = A_BOLD,        [CRT_VALUE] = A_BOLD,
+            [CRT_RUNNING] = A_BOLD,       [CRT_SYSCALL] = A_BOLD,
+            [CRT_ALERT] = A_REVERSE,      [CRT_FKEY] = A_BOLD,
             [CRT_FKEY_LABEL] = A_REVERSE, [CRT_TAB] = A_REVERSE,
             [CRT_INFO] = A_BOLD,
         };

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "leaks.h"
 #include "reader.h"
@@ -35,7 +36,7 @@
 #define MODEL_HIST 8192 /* samples kept: about 13 minutes at 10 Hz */
 
 struct model {
-    struct rd_target *t;       /* NULL when detached */
+    struct rd_target *t; /* NULL when detached */
     int pid;
     bool image;                /* a saved segment (--image): time stands
                                   still at its heartbeat, no dumps */
@@ -110,7 +111,7 @@ struct meters {
     uint64_t threads, threads_idle, threads_spinning, threads_blocked;
     uint32_t procs_busy, maxprocs, ncpu;
     uint64_t stack_inuse, stack_sys, heap_alloc, heap_sys;
-    bool have_rates;       /* two samples a second or more apart */
+    bool have_rates; /* two samples a second or more apart */
     double ctxsw, steals, preempt, created, exited, syscalls; /* per s */
     size_t leaks_suspected, leaks_proven;
     int64_t uptime_ns;
@@ -134,8 +135,7 @@ double meter_graph(const struct model *m, int which, int64_t span_ns,
 /* A graph as text: one character per value, levels from chars (blank
  * first), e.g. " _.-=*#" or block elements.  nchars levels. */
 void meter_spark(const double *vals, int width, double max,
-                 const char *const *levels, int nlevels, char *buf,
-                 size_t len);
+                 const char *const *levels, int nlevels, char *buf, size_t len);
 /* The header as lines of text (batch mode; the curses header draws the
  * same figures as bars).  Writes to f. */
 void meter_print(FILE *f, const struct model *m, int graph_width);
@@ -154,14 +154,35 @@ struct column {
     const char *description;
 };
 
+/* Define a column comparator fname of items of type T, ordered by the
+ * integer (PANEL_CMP) or string (PANEL_CMP_STR) expression expr of x, a
+ * const T *.  Integers compare as int64_t. */
+#define PANEL_CMP(fname, T, expr)                                              \
+    static int fname(const void *a_, const void *b_)                           \
+    {                                                                          \
+        const T *x = a_;                                                       \
+        int64_t u_ = (int64_t)(expr);                                          \
+        x = b_;                                                                \
+        int64_t v_ = (int64_t)(expr);                                          \
+        return (u_ > v_) - (u_ < v_);                                          \
+    }
+#define PANEL_CMP_STR(fname, T, expr)                                          \
+    static int fname(const void *a_, const void *b_)                           \
+    {                                                                          \
+        const T *x = a_;                                                       \
+        const char *u_ = (expr);                                               \
+        x = b_;                                                                \
+        return strcmp(u_, (expr));                                             \
+    }
+
 struct view_ops {
-    const char *name;  /* "goroutines": -v, and the view bar */
-    const char *key;   /* its key, for the help screen */
+    const char *name; /* "goroutines": -v, and the view bar */
+    const char *key;  /* its key, for the help screen */
     const struct column *cols;
     int ncols;
-    int default_sort;      /* column */
-    bool default_invert;   /* descending */
-    int tree_col;          /* column indented in tree mode; -1: no tree */
+    int default_sort;    /* column */
+    bool default_invert; /* descending */
+    int tree_col;        /* column indented in tree mode; -1: no tree */
     size_t item_size;
     /* Rebuild v->items (v->nitems) from m; RD_OK or RD_ENOMEM. */
     int (*build)(struct view *v, const struct model *m);
@@ -169,11 +190,10 @@ struct view_ops {
     void (*cell)(const struct view *v, const void *item, int col, char *buf,
                  size_t len);
     /* The text filters and searches look in (lower or mixed case). */
-    void (*text)(const struct view *v, const void *item, char *buf,
-                 size_t len);
+    void (*text)(const struct view *v, const void *item, char *buf, size_t len);
     int64_t (*id)(const void *item);     /* stable across snapshots */
     int64_t (*parent)(const void *item); /* tree: the parent's id; NULL */
-    /* The goroutine Enter shows (0: none). */
+    /* The goroutine Enter shows (0: none); NULL: the view has none. */
     int64_t (*goid)(const void *item);
     /* A line of context above the table (may be NULL). */
     void (*info)(const struct view *v, const struct model *m, char *buf,
@@ -195,27 +215,27 @@ void idmap_free(struct idmap *s);
 
 struct view {
     const struct view_ops *ops;
-    void *items;             /* nitems of ops->item_size, built by ops */
+    void *items; /* nitems of ops->item_size, built by ops */
     size_t nitems, capitems;
-    void *priv;              /* the view's own storage (build) */
+    void *priv; /* the view's own storage (build) */
     /* the rows shown, in order: indexes into items */
     size_t *rows;
     size_t nrows, caprows;
-    uint16_t *depth;         /* tree: depth of each row */
-    uint32_t *nkids;         /* tree: children of each row */
-    char *mark;              /* tree: '+' collapsed, '-' expanded, ' ' */
+    uint16_t *depth; /* tree: depth of each row */
+    uint32_t *nkids; /* tree: children of each row */
+    char *mark;      /* tree: '+' collapsed, '-' expanded, ' ' */
     int sort_col;
     bool invert;
-    char filter[256];        /* terms separated by spaces; all must match,
-                                ignoring case */
+    char filter[256]; /* terms separated by spaces; all must match,
+                         ignoring case */
     bool tree;
-    bool expand_all;         /* tree: every node open (batch mode) */
-    struct idmap expanded;   /* tree: open nodes */
-    struct idmap tagged;     /* Space */
-    size_t sel;              /* selected row */
-    size_t top;              /* first row on screen */
-    int64_t sel_id;          /* the selected item's id, kept across
-                                snapshots */
+    bool expand_all;       /* tree: every node open (batch mode) */
+    struct idmap expanded; /* tree: open nodes */
+    struct idmap tagged;   /* Space */
+    size_t sel;            /* selected row */
+    size_t top;            /* first row on screen */
+    int64_t sel_id;        /* the selected item's id, kept across
+                              snapshots */
     bool have_sel;
 };
 
@@ -232,8 +252,7 @@ const void *panel_item(const struct view *v, size_t row);
 int panel_find_col(const struct view *v, const char *name);
 void panel_set_sort(struct view *v, int col);
 void panel_set_filter(struct view *v, const char *filter);
-bool panel_matches(const struct view *v, const void *item,
-                   const char *terms);
+bool panel_matches(const struct view *v, const void *item, const char *terms);
 /* Move the selection to the next row (from the selected one, or the one
  * after it when next) whose text contains s, ignoring case; wraps.  False
  * if none does. */
@@ -250,8 +269,7 @@ void panel_tag(struct view *v);
 /* Keep the selection on screen in a window of height rows. */
 void panel_scroll(struct view *v, int height);
 /* The heading and row row, laid out in width characters (no newline). */
-void panel_header_text(const struct view *v, char *buf, size_t len,
-                       int width);
+void panel_header_text(const struct view *v, char *buf, size_t len, int width);
 void panel_row_text(const struct view *v, size_t row, char *buf, size_t len,
                     int width);
 /* Column x positions for the curses layer: start of column col. */
@@ -283,12 +301,12 @@ char *view_stack_text(struct model *m, const int64_t *goids, size_t n);
 /* ---- batch.c ---- */
 
 struct batch_opts {
-    const char *views;  /* comma-separated view names; "all" */
-    const char *sort;   /* column name; NULL: the view's default */
+    const char *views; /* comma-separated view names; "all" */
+    const char *sort;  /* column name; NULL: the view's default */
     bool invert;
     const char *filter;
     bool tree;
-    bool stacks;        /* leaks view: print each group's stack */
+    bool stacks; /* leaks view: print each group's stack */
     int graph_width;
 };
 /* Print the header and each view of m to f. */
@@ -299,7 +317,7 @@ int batch_print_procs(FILE *f);
 /* ---- curses layer ---- */
 
 struct gtop_opts {
-    int pid;             /* 0: picker */
+    int pid; /* 0: picker */
     const char *image;
     double delay_s;
     bool mono;
@@ -315,12 +333,12 @@ int screen_run(const struct gtop_opts *o);
 /* crt.c: colours by role; the attributes are curses attr_t values. */
 enum crt_color {
     CRT_DEFAULT,
-    CRT_TITLE,      /* column headings */
-    CRT_SELECTED,   /* the selected row */
-    CRT_TAGGED,     /* tagged rows */
-    CRT_LABEL,      /* meter labels */
-    CRT_VALUE,      /* meter values */
-    CRT_RUNNING,    /* bar segments by goroutine state */
+    CRT_TITLE,    /* column headings */
+    CRT_SELECTED, /* the selected row */
+    CRT_TAGGED,   /* tagged rows */
+    CRT_LABEL,    /* meter labels */
+    CRT_VALUE,    /* meter values */
+    CRT_RUNNING,  /* bar segments by goroutine state */
     CRT_RUNNABLE,
     CRT_WAITING,
     CRT_SYSCALL,

@@ -36,13 +36,15 @@ static void bar(int y, int x, int w, const char *label, const double *frac,
             n = 1;
         attrset(crt_attr[col[s]]);
         for (int i = 0; i < n && pos < inner; i++, pos++)
-            addch(pos >= inner - tl ? (chtype)(unsigned char)text[pos - (inner - tl)]
-                                    : '|');
+            addch(pos >= inner - tl
+                      ? (chtype)(unsigned char)text[pos - (inner - tl)]
+                      : '|');
     }
     attrset(crt_attr[CRT_VALUE]);
     for (; pos < inner; pos++)
-        addch(pos >= inner - tl ? (chtype)(unsigned char)text[pos - (inner - tl)]
-                                : ' ');
+        addch(pos >= inner - tl
+                  ? (chtype)(unsigned char)text[pos - (inner - tl)]
+                  : ' ');
     attrset(A_BOLD);
     addch(']');
     attrset(A_NORMAL);
@@ -60,9 +62,9 @@ static void label_value(int y, int x, const char *label, const char *value)
 static void graph(const struct model *m, int y, int width, int which)
 {
     static const char *const ascii[] = {" ", "_", ".", "-", "=", "*", "#"};
-    static const char *const blocks[] = {" ", "\u2581", "\u2582", "\u2583",
-                                         "\u2584", "\u2585", "\u2586",
-                                         "\u2587", "\u2588"};
+    static const char *const blocks[] = {" ",      "\u2581", "\u2582",
+                                         "\u2583", "\u2584", "\u2585",
+                                         "\u2586", "\u2587", "\u2588"};
     double vals[512];
     char line[512 * 3 + 1];
     char lbl[48];
@@ -104,9 +106,9 @@ int header_draw(const struct model *m, int y, int width, int maxlines,
            fmt_uptime(a, sizeof a, x.uptime_ns));
     if (m->exited) {
         attrset(crt_attr[CRT_ALERT]);
-        printw("  program exited (%s)  ",
-               m->exit_err == RD_ESTALE ? "the last screen is kept"
-                                        : rd_strerror(m->exit_err));
+        printw("  program exited (%s)  ", m->exit_err == RD_ESTALE
+                                              ? "the last screen is kept"
+                                              : rd_strerror(m->exit_err));
         attrset(A_NORMAL);
     } else if (m->paused) {
         attrset(crt_attr[CRT_ALERT]);
@@ -147,8 +149,7 @@ int header_draw(const struct model *m, int y, int width, int maxlines,
     snprintf(t, sizeof t,
              "%" PRIu64 " (%" PRIu64 " idle, %" PRIu64 " spinning, %" PRIu64
              " in call)",
-             x.threads, x.threads_idle, x.threads_spinning,
-             x.threads_blocked);
+             x.threads, x.threads_idle, x.threads_spinning, x.threads_blocked);
     label_value(y + 1, half + 1, "Threads: ", t);
     if (x.have_rates) {
         snprintf(t, sizeof t, "%.0f switches, %.0f steals, %.0f preempts",
@@ -159,9 +160,8 @@ int header_draw(const struct model *m, int y, int width, int maxlines,
         label_value(y + 3, half + 1, "            ", t);
     }
     if (m->leaks) {
-        snprintf(t, sizeof t, "%zu suspected, %zu proven%s",
-                 x.leaks_suspected, x.leaks_proven,
-                 m->leaks->all_asleep ? " (all asleep)" : "");
+        snprintf(t, sizeof t, "%zu suspected, %zu proven%s", x.leaks_suspected,
+                 x.leaks_proven, m->leaks->all_asleep ? " (all asleep)" : "");
         label_value(y + 4, half + 1, "Leaks: ", t);
     }
     attrset(crt_attr[CRT_LABEL]);

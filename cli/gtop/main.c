@@ -274,8 +274,8 @@ int main(int argc, char **argv)
             batch = true;
             break;
         case 'n':
-            iterations = parse_long(optarg, LONG_MAX,
-                                    "bad iteration count \"%s\"");
+            iterations =
+                parse_long(optarg, LONG_MAX, "bad iteration count \"%s\"");
             break;
         case 'v':
             go.view = bo.views = optarg;
@@ -296,9 +296,10 @@ int main(int argc, char **argv)
             bo.stacks = true;
             break;
         case 'L':
-            go.leak_threshold_ns = (int64_t)(
-                parse_secs(optarg, "bad leak threshold \"%s\" (seconds)") *
-                1e9);
+            go.leak_threshold_ns =
+                (int64_t)(parse_secs(optarg,
+                                     "bad leak threshold \"%s\" (seconds)") *
+                          1e9);
             if (go.leak_threshold_ns <= 0)
                 go.leak_threshold_ns = 1;
             break;

@@ -208,8 +208,7 @@ double meter_graph(const struct model *m, int which, int64_t span_ns,
 }
 
 void meter_spark(const double *vals, int width, double max,
-                 const char *const *levels, int nlevels, char *buf,
-                 size_t len)
+                 const char *const *levels, int nlevels, char *buf, size_t len)
 {
     size_t o = 0;
     buf[0] = 0;
@@ -260,8 +259,7 @@ void meter_print(FILE *f, const struct model *m, int graph_width)
         fprintf(f,
                 "Per second: %.0f switches, %.0f steals, %.0f preemptions, "
                 "%.0f created, %.0f exited, %.0f blocking calls\n",
-                x.ctxsw, x.steals, x.preempt, x.created, x.exited,
-                x.syscalls);
+                x.ctxsw, x.steals, x.preempt, x.created, x.exited, x.syscalls);
     else
         fprintf(f, "Per second: (needs two samples)\n");
     if (m->leaks)
@@ -276,11 +274,11 @@ void meter_print(FILE *f, const struct model *m, int graph_width)
             graph_width = 512;
         for (int w = 0; w < 2; w++) {
             int which = w == 0 ? METER_G_GOROUTINES : METER_G_CTXSW;
-            double max = meter_graph(m, which, 120 * INT64_C(1000000000),
-                                     vals, graph_width);
+            double max = meter_graph(m, which, 120 * INT64_C(1000000000), vals,
+                                     graph_width);
             meter_spark(vals, graph_width, max, lv, 7, line, sizeof line);
-            fprintf(f, "%-10s |%s| max %.0f (2 min)\n",
-                    meter_graph_name(which), line, max);
+            fprintf(f, "%-10s |%s| max %.0f (2 min)\n", meter_graph_name(which),
+                    line, max);
         }
     }
 }

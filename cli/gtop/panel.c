@@ -227,8 +227,7 @@ static bool match_terms(const char *text, const char *terms)
     }
 }
 
-bool panel_matches(const struct view *v, const void *item,
-                   const char *terms)
+bool panel_matches(const struct view *v, const void *item, const char *terms)
 {
     char text[1024];
     v->ops->text(v, item, text, sizeof text);
@@ -539,8 +538,8 @@ int panel_col_x(const struct view *v, int col)
 }
 
 /* Append cell text to buf at column position x with width w. */
-static size_t put_cell(char *buf, size_t len, size_t o, const char *text,
-                       int w, bool right, bool last, int maxw)
+static size_t put_cell(char *buf, size_t len, size_t o, const char *text, int w,
+                       bool right, bool last, int maxw)
 {
     int tl = (int)strlen(text);
     if (last) {
@@ -567,8 +566,7 @@ static size_t put_cell(char *buf, size_t len, size_t o, const char *text,
     return o;
 }
 
-void panel_header_text(const struct view *v, char *buf, size_t len,
-                       int width)
+void panel_header_text(const struct view *v, char *buf, size_t len, int width)
 {
     size_t o = 0;
     buf[0] = 0;
@@ -608,8 +606,7 @@ void panel_row_text(const struct view *v, size_t row, char *buf, size_t len,
                 snprintf(t, sizeof t, "%*s+ %s (%" PRIu32 ")", ind, "", cell,
                          v->nkids[row]);
             else
-                snprintf(t, sizeof t, "%*s%c %s", ind, "", v->mark[row],
-                         cell);
+                snprintf(t, sizeof t, "%*s%c %s", ind, "", v->mark[row], cell);
             snprintf(cell, sizeof cell, "%.500s", t);
         }
         o = put_cell(buf, len, o, cell, col->width, col->right, last, width);

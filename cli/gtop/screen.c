@@ -32,23 +32,23 @@ struct screen {
     struct model m;
     bool attached;
     struct view views[NVIEWS];
-    bool dirty[NVIEWS];      /* built from an older snapshot */
-    int cur;                 /* index in views */
+    bool dirty[NVIEWS]; /* built from an older snapshot */
+    int cur;            /* index in views */
     struct view picker;
     struct rd_proc *procs;
     size_t nprocs;
-    enum mode mode, back;    /* back: where Esc returns from help/stack */
+    enum mode mode, back; /* back: where Esc returns from help/stack */
     enum input input;
     char inbuf[256];
-    char *stack;             /* pager text */
+    char *stack; /* pager text */
     char **lines;
     size_t nlines, stack_top;
-    size_t sort_sel;         /* sort menu selection */
-    int64_t digits;          /* typed goroutine id */
-    int64_t digits_at;       /* when the last digit was typed */
-    bool pending_g;          /* first g of gg */
-    int graph;               /* second graph */
-    char msg[256];           /* one-line message at the bottom */
+    size_t sort_sel;   /* sort menu selection */
+    int64_t digits;    /* typed goroutine id */
+    int64_t digits_at; /* when the last digit was typed */
+    bool pending_g;    /* first g of gg */
+    int graph;         /* second graph */
+    char msg[256];     /* one-line message at the bottom */
     int64_t next_tick;
     bool quit;
 };
@@ -167,15 +167,21 @@ static void draw_fkeys(struct screen *s)
         return;
     }
     static const char *const list[][2] = {
-        {"F1", "Help"},   {"F2", "View"},   {"F3", "Search"},
-        {"F4", "Filter"}, {"F5", "Tree"},   {"F6", "SortBy"},
-        {"F7", "Group"},  {"F8", "Pause"},  {"F10", "Quit"},
+        {"F1", "Help"},   {"F2", "View"},  {"F3", "Search"},
+        {"F4", "Filter"}, {"F5", "Tree"},  {"F6", "SortBy"},
+        {"F7", "Group"},  {"F8", "Pause"}, {"F10", "Quit"},
     };
     static const char *const pager[][2] = {
-        {"Esc", "Back"}, {"j/k", "Scroll"}, {"r", "Reload"}, {"q", "Back"},
+        {"Esc", "Back"},
+        {"j/k", "Scroll"},
+        {"r", "Reload"},
+        {"q", "Back"},
     };
     static const char *const pick[][2] = {
-        {"Enter", "Open"}, {"F1", "Help"}, {"F3", "Search"}, {"F10", "Quit"},
+        {"Enter", "Open"},
+        {"F1", "Help"},
+        {"F3", "Search"},
+        {"F10", "Quit"},
     };
     const char *const(*keys)[2] = list;
     size_t n = sizeof list / sizeof *list;
@@ -238,8 +244,8 @@ static void draw_list(struct screen *s, struct view *v, int y, int h)
         if (row >= v->nrows)
             break;
         panel_row_text(v, row, line, sizeof line, COLS);
-        bool tagged = idmap_get(&v->tagged, v->ops->id(panel_item(v, row)),
-                                NULL);
+        bool tagged =
+            idmap_get(&v->tagged, v->ops->id(panel_item(v, row)), NULL);
         int attr = row == v->sel ? crt_attr[CRT_SELECTED]
                    : tagged      ? crt_attr[CRT_TAGGED]
                                  : (int)A_NORMAL;
@@ -250,8 +256,9 @@ static void draw_list(struct screen *s, struct view *v, int y, int h)
         attrset(A_NORMAL);
     }
     if (v->nrows == 0)
-        mvprintw(y, 0, v->filter[0] ? "(no row matches the filter)"
-                                    : "(nothing to show)");
+        mvprintw(y, 0,
+                 v->filter[0] ? "(no row matches the filter)"
+                              : "(nothing to show)");
 }
 
 static void split_lines(struct screen *s)
@@ -413,7 +420,7 @@ static void show_stack(struct screen *s)
         for (size_t i = 0; goids && i < v->tagged.cap; i++)
             if (v->tagged.keys[i])
                 goids[n++] = v->tagged.keys[i] - 1;
-    } else if (v->nrows) {
+    } else if (v->nrows && v->ops->goid) {
         int64_t g = v->ops->goid(panel_item(v, v->sel));
         if (g > 0) {
             goids = malloc(sizeof *goids);
@@ -560,8 +567,7 @@ static void list_key(struct screen *s, int ch)
         if (s->digits < INT64_MAX / 100)
             s->digits = s->digits * 10 + (ch - '0');
         if (!panel_jump(v, s->digits))
-            snprintf(s->msg, sizeof s->msg, "no goroutine %" PRId64,
-                     s->digits);
+            snprintf(s->msg, sizeof s->msg, "no goroutine %" PRId64, s->digits);
         return;
     }
     s->digits = 0;
@@ -620,8 +626,8 @@ static void list_key(struct screen *s, int ch)
         break;
     case '<':
     case ',':
-        panel_set_sort(v, v->sort_col > 0 ? v->sort_col - 1
-                                          : v->ops->ncols - 1);
+        panel_set_sort(v,
+                       v->sort_col > 0 ? v->sort_col - 1 : v->ops->ncols - 1);
         panel_layout(v);
         break;
     case '>':

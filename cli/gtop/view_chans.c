@@ -17,52 +17,79 @@ struct citem {
     int64_t oldest_ns; /* -1 none waits */
 };
 
-enum { C_NAME, C_ADDR, C_ELEM, C_CAP, C_LEN, C_CLOSED, C_SEND, C_RECV,
-       C_OLDEST };
+enum {
+    C_NAME,
+    C_ADDR,
+    C_ELEM,
+    C_CAP,
+    C_LEN,
+    C_CLOSED,
+    C_SEND,
+    C_RECV,
+    C_OLDEST
+};
 
-#define CMP(fname, expr)                                                      \
-    static int fname(const void *a, const void *b)                           \
-    {                                                                         \
-        const struct citem *x = a, *y = b;                                    \
-        int64_t u = (int64_t)(x->expr), v = (int64_t)(y->expr);               \
-        return (u > v) - (u < v);                                             \
-    }
-CMP(c_addr, c->addr)
-CMP(c_elem, c->elem_size)
-CMP(c_cap, c->cap)
-CMP(c_len, c->len)
-CMP(c_closed, c->flags & GRT_SHM_CF_CLOSED)
-CMP(c_send, c->nsend)
-CMP(c_recv, c->nrecv)
-CMP(c_oldest, oldest_ns)
-
-static int c_name(const void *a, const void *b)
-{
-    return strcmp(((const struct citem *)a)->c->name,
-                  ((const struct citem *)b)->c->name);
-}
+PANEL_CMP(c_addr, struct citem, x->c->addr)
+PANEL_CMP(c_elem, struct citem, x->c->elem_size)
+PANEL_CMP(c_cap, struct citem, x->c->cap)
+PANEL_CMP(c_len, struct citem, x->c->len)
+PANEL_CMP(c_closed, struct citem, x->c->flags &GRT_SHM_CF_CLOSED)
+PANEL_CMP(c_send, struct citem, x->c->nsend)
+PANEL_CMP(c_recv, struct citem, x->c->nrecv)
+PANEL_CMP(c_oldest, struct citem, x->oldest_ns)
+PANEL_CMP_STR(c_name, struct citem, x->c->name)
 
 static const struct column cols[] = {
-    [C_NAME] = {.name = "name", .title = "CHANNEL", .width = 20,
-                .compare = c_name, .description = "grt_chan_set_name"},
-    [C_ADDR] = {.name = "addr", .title = "ADDRESS", .width = 14,
-                .compare = c_addr, .description = "the grt_chan"},
-    [C_ELEM] = {.name = "elem", .title = "ELEM", .width = 5, .right = true,
-                .compare = c_elem, .description = "bytes per element"},
-    [C_CAP] = {.name = "cap", .title = "CAP", .width = 6, .right = true,
-               .compare = c_cap, .description = "buffer capacity"},
-    [C_LEN] = {.name = "len", .title = "LEN", .width = 6, .right = true,
-               .compare = c_len, .description = "buffered elements"},
-    [C_CLOSED] = {.name = "closed", .title = "CLOSED", .width = 6,
-                  .compare = c_closed, .description = "closed"},
-    [C_SEND] = {.name = "senders", .title = "SENDERS", .width = 7,
-                .right = true, .compare = c_send,
+    [C_NAME] = {.name = "name",
+                .title = "CHANNEL",
+                .width = 20,
+                .compare = c_name,
+                .description = "grt_chan_set_name"},
+    [C_ADDR] = {.name = "addr",
+                .title = "ADDRESS",
+                .width = 14,
+                .compare = c_addr,
+                .description = "the grt_chan"},
+    [C_ELEM] = {.name = "elem",
+                .title = "ELEM",
+                .width = 5,
+                .right = true,
+                .compare = c_elem,
+                .description = "bytes per element"},
+    [C_CAP] = {.name = "cap",
+               .title = "CAP",
+               .width = 6,
+               .right = true,
+               .compare = c_cap,
+               .description = "buffer capacity"},
+    [C_LEN] = {.name = "len",
+               .title = "LEN",
+               .width = 6,
+               .right = true,
+               .compare = c_len,
+               .description = "buffered elements"},
+    [C_CLOSED] = {.name = "closed",
+                  .title = "CLOSED",
+                  .width = 6,
+                  .compare = c_closed,
+                  .description = "closed"},
+    [C_SEND] = {.name = "senders",
+                .title = "SENDERS",
+                .width = 7,
+                .right = true,
+                .compare = c_send,
                 .description = "goroutines blocked sending"},
-    [C_RECV] = {.name = "receivers", .title = "RECEIVERS", .width = 9,
-                .right = true, .compare = c_recv,
+    [C_RECV] = {.name = "receivers",
+                .title = "RECEIVERS",
+                .width = 9,
+                .right = true,
+                .compare = c_recv,
                 .description = "goroutines blocked receiving"},
-    [C_OLDEST] = {.name = "oldest", .title = "OLDEST WAIT", .width = 0,
-                  .right = false, .compare = c_oldest,
+    [C_OLDEST] = {.name = "oldest",
+                  .title = "OLDEST WAIT",
+                  .width = 0,
+                  .right = false,
+                  .compare = c_oldest,
                   .description = "how long the oldest waiter has waited"},
 };
 
@@ -129,8 +156,7 @@ static void cell(const struct view *v, const void *item, int col, char *buf,
     }
 }
 
-static void text(const struct view *v, const void *item, char *buf,
-                 size_t len)
+static void text(const struct view *v, const void *item, char *buf, size_t len)
 {
     (void)v;
     const struct rd_chan *c = ((const struct citem *)item)->c;
@@ -141,12 +167,6 @@ static void text(const struct view *v, const void *item, char *buf,
 static int64_t id(const void *item)
 {
     return (int64_t)((const struct citem *)item)->c->addr;
-}
-
-static int64_t goid(const void *item)
-{
-    (void)item;
-    return 0;
 }
 
 static void info(const struct view *v, const struct model *m, char *buf,
@@ -175,6 +195,5 @@ const struct view_ops view_chans_ops = {
     .cell = cell,
     .text = text,
     .id = id,
-    .goid = goid,
     .info = info,
 };

@@ -31,28 +31,11 @@ struct gitem {
 
 enum { C_GID, C_STATE, C_WAIT, C_ON, C_STACK, C_MP, C_CREATED, C_NAME };
 
-static int cmp_i64(int64_t a, int64_t b)
-{
-    return (a > b) - (a < b);
-}
-
-static int c_gid(const void *a, const void *b)
-{
-    return cmp_i64(((const struct gitem *)a)->g->goid,
-                   ((const struct gitem *)b)->g->goid);
-}
-
-static int c_state(const void *a, const void *b)
-{
-    return strcmp(((const struct gitem *)a)->state,
-                  ((const struct gitem *)b)->state);
-}
-
-static int c_wait(const void *a, const void *b)
-{
-    return cmp_i64(((const struct gitem *)a)->wait_ns,
-                   ((const struct gitem *)b)->wait_ns);
-}
+PANEL_CMP(c_gid, struct gitem, x->g->goid)
+PANEL_CMP_STR(c_state, struct gitem, x->state)
+PANEL_CMP(c_wait, struct gitem, x->wait_ns)
+PANEL_CMP(c_stack, struct gitem, x->g->stack_committed)
+PANEL_CMP_STR(c_name, struct gitem, x->name)
 
 static uint64_t wait_obj(const struct gitem *x)
 {
@@ -70,13 +53,6 @@ static int c_on(const void *a, const void *b)
     return (u > v) - (u < v);
 }
 
-static int c_stack(const void *a, const void *b)
-{
-    uint64_t u = ((const struct gitem *)a)->g->stack_committed,
-             v = ((const struct gitem *)b)->g->stack_committed;
-    return (u > v) - (u < v);
-}
-
 static int mp_key(const struct gitem *x)
 {
     const struct rd_g *g = x->g;
@@ -84,51 +60,65 @@ static int mp_key(const struct gitem *x)
     return on ? g->m_id : -1;
 }
 
-static int c_mp(const void *a, const void *b)
-{
-    return mp_key(a) - mp_key(b);
-}
+PANEL_CMP(c_mp, struct gitem, mp_key(x))
 
 static int c_created(const void *a, const void *b)
 {
     const struct gitem *x = a, *y = b;
-    const char *p = x->site ? x->site->file : "", *q = y->site ? y->site->file : "";
+    const char *p = x->site ? x->site->file : "",
+               *q = y->site ? y->site->file : "";
     int c = strcmp(p, q);
     if (c)
         return c;
     c = (x->site ? x->site->line : 0) - (y->site ? y->site->line : 0);
     if (c)
         return c;
-    return cmp_i64(x->g->parent_goid, y->g->parent_goid);
-}
-
-static int c_name(const void *a, const void *b)
-{
-    return strcmp(((const struct gitem *)a)->name,
-                  ((const struct gitem *)b)->name);
+    return (x->g->parent_goid > y->g->parent_goid) -
+           (x->g->parent_goid < y->g->parent_goid);
 }
 
 static const struct column cols[] = {
-    [C_GID] = {.name = "gid", .title = "GID", .width = 8, .right = true,
-               .compare = c_gid, .description = "goroutine id"},
-    [C_STATE] = {.name = "state", .title = "STATE", .width = 19,
+    [C_GID] = {.name = "gid",
+               .title = "GID",
+               .width = 8,
+               .right = true,
+               .compare = c_gid,
+               .description = "goroutine id"},
+    [C_STATE] = {.name = "state",
+                 .title = "STATE",
+                 .width = 19,
                  .compare = c_state,
                  .description = "status, or the wait reason when waiting"},
-    [C_WAIT] = {.name = "wait", .title = "WAITING", .width = 9,
-                .right = true, .compare = c_wait,
+    [C_WAIT] = {.name = "wait",
+                .title = "WAITING",
+                .width = 9,
+                .right = true,
+                .compare = c_wait,
                 .description = "how long it has waited"},
-    [C_ON] = {.name = "on", .title = "WAITING ON", .width = 22,
+    [C_ON] = {.name = "on",
+              .title = "WAITING ON",
+              .width = 22,
               .compare = c_on,
               .description = "the channel (name or address), mutex, ..."},
-    [C_STACK] = {.name = "stack", .title = "STACK", .width = 6,
-                 .right = true, .compare = c_stack,
+    [C_STACK] = {.name = "stack",
+                 .title = "STACK",
+                 .width = 6,
+                 .right = true,
+                 .compare = c_stack,
                  .description = "committed stack bytes"},
-    [C_MP] = {.name = "mp", .title = "M/P", .width = 7, .compare = c_mp,
+    [C_MP] = {.name = "mp",
+              .title = "M/P",
+              .width = 7,
+              .compare = c_mp,
               .description = "thread and processor it runs on"},
-    [C_CREATED] = {.name = "created", .title = "CREATED BY", .width = 30,
+    [C_CREATED] = {.name = "created",
+                   .title = "CREATED BY",
+                   .width = 30,
                    .compare = c_created,
                    .description = "parent goroutine and the site of grt_go"},
-    [C_NAME] = {.name = "name", .title = "NAME/FUNCTION", .width = 0,
+    [C_NAME] = {.name = "name",
+                .title = "NAME/FUNCTION",
+                .width = 0,
                 .compare = c_name,
                 .description = "grt_go_named label, or the function"},
 };
@@ -185,8 +175,8 @@ static int build(struct view *v, const struct model *m)
             strcmp(wait_kind(g->wait_reason), "chan") == 0 &&
             idmap_get(&chans, (int64_t)g->wait_obj, &ci))
             x->chan = s->chan[ci].name;
-        x->name = g->name[0]                ? g->name
-                  : x->site && x->site->fn[0] ? x->site->fn
+        x->name = g->name[0]                     ? g->name
+                  : x->site && x->site->fn[0]    ? x->site->fn
                   : (g->flags & GRT_SHM_GF_MAIN) ? "main"
                                                  : "?";
     }
@@ -239,8 +229,7 @@ static void cell(const struct view *v, const void *item, int col, char *buf,
             char site[160];
             snprintf(buf, len, "g%" PRId64 " %s", g->parent_goid,
                      model_site_text(x->site, site, sizeof site));
-        }
-        else if (x->site && x->site->caller[0])
+        } else if (x->site && x->site->caller[0])
             snprintf(buf, len, "g%" PRId64 " %s", g->parent_goid,
                      x->site->caller);
         else
@@ -272,8 +261,7 @@ static size_t put(char *buf, size_t len, size_t o, const char *s)
 /* The filter's text: id, state, what it waits on, creator, name and
  * function.  Built by hand rather than with the cells' snprintf: a filter
  * formats every goroutine on every refresh. */
-static void text(const struct view *v, const void *item, char *buf,
-                 size_t len)
+static void text(const struct view *v, const void *item, char *buf, size_t len)
 {
     (void)v;
     const struct gitem *x = item;

@@ -19,50 +19,21 @@ struct group {
     int64_t key;                /* site << 16 | status << 8 | reason */
     const struct rd_site *site; /* NULL unknown */
     const char *state;
-    const char *fn;             /* function or label of its first member */
+    const char *fn; /* function or label of its first member */
     size_t n;
-    int64_t first_goid;         /* smallest id */
-    int64_t max_wait_ns;        /* -1 none waits */
-    uint64_t stack;             /* committed bytes, summed */
+    int64_t first_goid;  /* smallest id */
+    int64_t max_wait_ns; /* -1 none waits */
+    uint64_t stack;      /* committed bytes, summed */
 };
 
 enum { C_COUNT, C_STATE, C_WAIT, C_STACK, C_FIRST, C_SITE, C_FN };
 
-static int cmp_i64(int64_t a, int64_t b)
-{
-    return (a > b) - (a < b);
-}
-
-static int c_count(const void *a, const void *b)
-{
-    size_t x = ((const struct group *)a)->n, y = ((const struct group *)b)->n;
-    return (x > y) - (x < y);
-}
-
-static int c_state(const void *a, const void *b)
-{
-    return strcmp(((const struct group *)a)->state,
-                  ((const struct group *)b)->state);
-}
-
-static int c_wait(const void *a, const void *b)
-{
-    return cmp_i64(((const struct group *)a)->max_wait_ns,
-                   ((const struct group *)b)->max_wait_ns);
-}
-
-static int c_stack(const void *a, const void *b)
-{
-    uint64_t x = ((const struct group *)a)->stack,
-             y = ((const struct group *)b)->stack;
-    return (x > y) - (x < y);
-}
-
-static int c_first(const void *a, const void *b)
-{
-    return cmp_i64(((const struct group *)a)->first_goid,
-                   ((const struct group *)b)->first_goid);
-}
+PANEL_CMP(c_count, struct group, x->n)
+PANEL_CMP_STR(c_state, struct group, x->state)
+PANEL_CMP(c_wait, struct group, x->max_wait_ns)
+PANEL_CMP(c_stack, struct group, x->stack)
+PANEL_CMP(c_first, struct group, x->first_goid)
+PANEL_CMP_STR(c_fn, struct group, x->fn)
 
 static int c_site(const void *a, const void *b)
 {
@@ -73,31 +44,46 @@ static int c_site(const void *a, const void *b)
     return (x->site ? x->site->line : 0) - (y->site ? y->site->line : 0);
 }
 
-static int c_fn(const void *a, const void *b)
-{
-    return strcmp(((const struct group *)a)->fn,
-                  ((const struct group *)b)->fn);
-}
-
 static const struct column cols[] = {
-    [C_COUNT] = {.name = "count", .title = "COUNT", .width = 7,
-                 .right = true, .compare = c_count,
+    [C_COUNT] = {.name = "count",
+                 .title = "COUNT",
+                 .width = 7,
+                 .right = true,
+                 .compare = c_count,
                  .description = "goroutines in the group"},
-    [C_STATE] = {.name = "state", .title = "STATE", .width = 19,
-                 .compare = c_state, .description = "status or wait reason"},
-    [C_WAIT] = {.name = "wait", .title = "LONGEST", .width = 9,
-                .right = true, .compare = c_wait,
+    [C_STATE] = {.name = "state",
+                 .title = "STATE",
+                 .width = 19,
+                 .compare = c_state,
+                 .description = "status or wait reason"},
+    [C_WAIT] = {.name = "wait",
+                .title = "LONGEST",
+                .width = 9,
+                .right = true,
+                .compare = c_wait,
                 .description = "longest wait in the group"},
-    [C_STACK] = {.name = "stack", .title = "STACK", .width = 6,
-                 .right = true, .compare = c_stack,
+    [C_STACK] = {.name = "stack",
+                 .title = "STACK",
+                 .width = 6,
+                 .right = true,
+                 .compare = c_stack,
                  .description = "committed stack of the group"},
-    [C_FIRST] = {.name = "first", .title = "FIRST", .width = 7,
-                 .right = true, .compare = c_first,
+    [C_FIRST] = {.name = "first",
+                 .title = "FIRST",
+                 .width = 7,
+                 .right = true,
+                 .compare = c_first,
                  .description = "smallest goroutine id"},
-    [C_SITE] = {.name = "site", .title = "CREATED AT", .width = 28,
-                .compare = c_site, .description = "site of grt_go"},
-    [C_FN] = {.name = "name", .title = "FUNCTION", .width = 0,
-              .compare = c_fn, .description = "function started"},
+    [C_SITE] = {.name = "site",
+                .title = "CREATED AT",
+                .width = 28,
+                .compare = c_site,
+                .description = "site of grt_go"},
+    [C_FN] = {.name = "name",
+              .title = "FUNCTION",
+              .width = 0,
+              .compare = c_fn,
+              .description = "function started"},
 };
 
 static int build(struct view *v, const struct model *m)
@@ -114,9 +100,8 @@ static int build(struct view *v, const struct model *m)
         if (g->torn)
             continue;
         int reason = g->status == GRT_SHM_G_WAITING ? g->wait_reason : 0;
-        int64_t key = (int64_t)g->site << 16 | (int64_t)(g->status & 0xff)
-                                                   << 8 |
-                      (reason & 0xff);
+        int64_t key = (int64_t)g->site << 16 |
+                      (int64_t)(g->status & 0xff) << 8 | (reason & 0xff);
         size_t k;
         struct group *grp;
         if (idmap_get(&idx, key, &k)) {
@@ -130,8 +115,8 @@ static int build(struct view *v, const struct model *m)
             grp->key = key;
             grp->site = model_site(m, g);
             grp->state = model_state(m, g);
-            grp->fn = grp->site && grp->site->fn[0] ? grp->site->fn
-                      : g->name[0]                  ? g->name
+            grp->fn = grp->site && grp->site->fn[0]  ? grp->site->fn
+                      : g->name[0]                   ? g->name
                       : (g->flags & GRT_SHM_GF_MAIN) ? "main"
                                                      : "?";
             grp->n = 0;
@@ -185,8 +170,7 @@ static void cell(const struct view *v, const void *item, int col, char *buf,
     }
 }
 
-static void text(const struct view *v, const void *item, char *buf,
-                 size_t len)
+static void text(const struct view *v, const void *item, char *buf, size_t len)
 {
     char site[160];
     const struct group *x = item;

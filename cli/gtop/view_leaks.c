@@ -18,7 +18,7 @@ struct litem {
     const struct rd_site *site; /* NULL unknown */
     const char *reason;
     uint64_t obj;
-    const char *obj_name;       /* the channel's name; NULL */
+    const char *obj_name; /* the channel's name; NULL */
 };
 
 enum { C_KIND, C_COUNT, C_BLOCKED, C_ON, C_WAIT, C_SITE, C_FN };
@@ -36,32 +36,10 @@ static int c_kind(const void *a, const void *b)
            ((const struct litem *)a)->lg->kind;
 }
 
-static int c_count(const void *a, const void *b)
-{
-    size_t x = ((const struct litem *)a)->lg->n,
-           y = ((const struct litem *)b)->lg->n;
-    return (x > y) - (x < y);
-}
-
-static int c_blocked(const void *a, const void *b)
-{
-    return strcmp(((const struct litem *)a)->reason,
-                  ((const struct litem *)b)->reason);
-}
-
-static int c_on(const void *a, const void *b)
-{
-    uint64_t x = ((const struct litem *)a)->obj,
-             y = ((const struct litem *)b)->obj;
-    return (x > y) - (x < y);
-}
-
-static int c_wait(const void *a, const void *b)
-{
-    int64_t x = ((const struct litem *)a)->lg->max_wait_ns,
-            y = ((const struct litem *)b)->lg->max_wait_ns;
-    return (x > y) - (x < y);
-}
+PANEL_CMP(c_count, struct litem, x->lg->n)
+PANEL_CMP_STR(c_blocked, struct litem, x->reason)
+PANEL_CMP(c_on, struct litem, x->obj)
+PANEL_CMP(c_wait, struct litem, x->lg->max_wait_ns)
 
 static int c_site(const void *a, const void *b)
 {
@@ -72,29 +50,46 @@ static int c_site(const void *a, const void *b)
     return (x->site ? x->site->line : 0) - (y->site ? y->site->line : 0);
 }
 
-static int c_fn(const void *a, const void *b)
-{
-    const struct litem *x = a, *y = b;
-    return strcmp(x->site ? x->site->fn : "", y->site ? y->site->fn : "");
-}
+PANEL_CMP_STR(c_fn, struct litem, x->site ? x->site->fn : "")
 
 static const struct column cols[] = {
-    [C_KIND] = {.name = "kind", .title = "KIND", .width = 18,
-                .compare = c_kind, .description = "suspected or proven"},
-    [C_COUNT] = {.name = "count", .title = "COUNT", .width = 6,
-                 .right = true, .compare = c_count,
+    [C_KIND] = {.name = "kind",
+                .title = "KIND",
+                .width = 18,
+                .compare = c_kind,
+                .description = "suspected or proven"},
+    [C_COUNT] = {.name = "count",
+                 .title = "COUNT",
+                 .width = 6,
+                 .right = true,
+                 .compare = c_count,
                  .description = "goroutines in the group"},
-    [C_BLOCKED] = {.name = "blocked", .title = "BLOCKED IN", .width = 19,
-                   .compare = c_blocked, .description = "wait reason"},
-    [C_ON] = {.name = "on", .title = "ON", .width = 20, .compare = c_on,
+    [C_BLOCKED] = {.name = "blocked",
+                   .title = "BLOCKED IN",
+                   .width = 19,
+                   .compare = c_blocked,
+                   .description = "wait reason"},
+    [C_ON] = {.name = "on",
+              .title = "ON",
+              .width = 20,
+              .compare = c_on,
               .description = "the object waited on"},
-    [C_WAIT] = {.name = "wait", .title = "WAITING", .width = 9,
-                .right = true, .compare = c_wait,
+    [C_WAIT] = {.name = "wait",
+                .title = "WAITING",
+                .width = 9,
+                .right = true,
+                .compare = c_wait,
                 .description = "longest wait in the group"},
-    [C_SITE] = {.name = "site", .title = "CREATED AT", .width = 28,
-                .compare = c_site, .description = "site of grt_go"},
-    [C_FN] = {.name = "name", .title = "FUNCTION", .width = 0,
-              .compare = c_fn, .description = "function started"},
+    [C_SITE] = {.name = "site",
+                .title = "CREATED AT",
+                .width = 28,
+                .compare = c_site,
+                .description = "site of grt_go"},
+    [C_FN] = {.name = "name",
+              .title = "FUNCTION",
+              .width = 0,
+              .compare = c_fn,
+              .description = "function started"},
 };
 
 static int build(struct view *v, const struct model *m)
@@ -110,8 +105,8 @@ static int build(struct view *v, const struct model *m)
     for (size_t i = 0; i < l->ngroups; i++) {
         const struct rd_leak_group *lg = &l->groups[i];
         it[i].lg = lg;
-        it[i].site = lg->site && lg->site <= s->nsite ? &s->site[lg->site - 1]
-                                                      : NULL;
+        it[i].site =
+            lg->site && lg->site <= s->nsite ? &s->site[lg->site - 1] : NULL;
         it[i].reason = rd_wait_name(s, lg->wait_reason);
         it[i].obj = lg->wait_obj;
         it[i].obj_name = NULL;
@@ -160,16 +155,15 @@ static void cell(const struct view *v, const void *item, int col, char *buf,
     }
 }
 
-static void text(const struct view *v, const void *item, char *buf,
-                 size_t len)
+static void text(const struct view *v, const void *item, char *buf, size_t len)
 {
     char site[160], fn[80], on[64];
     const struct litem *x = item;
     cell(v, item, C_SITE, site, sizeof site);
     cell(v, item, C_FN, fn, sizeof fn);
     cell(v, item, C_ON, on, sizeof on);
-    snprintf(buf, len, "%s %s %s %s %s", kind(x->lg->kind), x->reason, on,
-             site, fn);
+    snprintf(buf, len, "%s %s %s %s %s", kind(x->lg->kind), x->reason, on, site,
+             fn);
 }
 
 static int64_t id(const void *item)
@@ -195,8 +189,8 @@ static void info(const struct view *v, const struct model *m, char *buf,
         snprintf(buf, len, "no leak analysis");
         return;
     }
-    int64_t th = m->leak_threshold_ns > 0 ? m->leak_threshold_ns
-                                          : RD_LEAK_THRESHOLD_NS;
+    int64_t th =
+        m->leak_threshold_ns > 0 ? m->leak_threshold_ns : RD_LEAK_THRESHOLD_NS;
     int o = snprintf(buf, len,
                      "%zu suspected (blocked over %s), %zu proven leaked "
                      "goroutines",
@@ -205,8 +199,7 @@ static void info(const struct view *v, const struct model *m, char *buf,
         o += snprintf(buf + o, len - (size_t)o, "; all goroutines are asleep");
     if (l->ncycle && o > 0 && (size_t)o < len) {
         o += snprintf(buf + o, len - (size_t)o, "; lock cycle:");
-        for (size_t i = 0; i < l->ncycle && o > 0 && (size_t)o + 24 < len;
-             i++)
+        for (size_t i = 0; i < l->ncycle && o > 0 && (size_t)o + 24 < len; i++)
             o += snprintf(buf + o, len - (size_t)o, " %" PRId64, l->cycle[i]);
     }
 }

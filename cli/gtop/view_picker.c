@@ -19,40 +19,48 @@ struct picker {
     size_t n;
 };
 
-#define CMP(fname, field)                                                     \
-    static int fname(const void *a, const void *b)                           \
-    {                                                                         \
-        const struct rd_proc *x = a, *y = b;                                  \
-        return (x->field > y->field) - (x->field < y->field);                 \
-    }
-CMP(c_pid, pid)
-CMP(c_goroutines, goroutines)
-CMP(c_threads, threads)
-CMP(c_uptime, uptime_ns)
-CMP(c_status, status)
-
-static int c_name(const void *a, const void *b)
-{
-    return strcmp(((const struct rd_proc *)a)->name,
-                  ((const struct rd_proc *)b)->name);
-}
+PANEL_CMP(c_pid, struct rd_proc, x->pid)
+PANEL_CMP(c_goroutines, struct rd_proc, x->goroutines)
+PANEL_CMP(c_threads, struct rd_proc, x->threads)
+PANEL_CMP(c_uptime, struct rd_proc, x->uptime_ns)
+PANEL_CMP(c_status, struct rd_proc, x->status)
+PANEL_CMP_STR(c_name, struct rd_proc, x->name)
 
 static const struct column cols[] = {
-    [C_PID] = {.name = "pid", .title = "PID", .width = 8, .right = true,
-               .compare = c_pid, .description = "process id"},
-    [C_NAME] = {.name = "name", .title = "NAME", .width = 24,
-                .compare = c_name, .description = "program name"},
-    [C_GOROUTINES] = {.name = "goroutines", .title = "GOROUTINES",
-                      .width = 10, .right = true, .compare = c_goroutines,
+    [C_PID] = {.name = "pid",
+               .title = "PID",
+               .width = 8,
+               .right = true,
+               .compare = c_pid,
+               .description = "process id"},
+    [C_NAME] = {.name = "name",
+                .title = "NAME",
+                .width = 24,
+                .compare = c_name,
+                .description = "program name"},
+    [C_GOROUTINES] = {.name = "goroutines",
+                      .title = "GOROUTINES",
+                      .width = 10,
+                      .right = true,
+                      .compare = c_goroutines,
                       .description = "live goroutines"},
-    [C_THREADS] = {.name = "threads", .title = "THREADS", .width = 7,
-                   .right = true, .compare = c_threads,
+    [C_THREADS] = {.name = "threads",
+                   .title = "THREADS",
+                   .width = 7,
+                   .right = true,
+                   .compare = c_threads,
                    .description = "OS threads"},
-    [C_UPTIME] = {.name = "uptime", .title = "UPTIME", .width = 11,
-                  .right = true, .compare = c_uptime,
+    [C_UPTIME] = {.name = "uptime",
+                  .title = "UPTIME",
+                  .width = 11,
+                  .right = true,
+                  .compare = c_uptime,
                   .description = "since the program started"},
-    [C_STATUS] = {.name = "status", .title = "STATUS", .width = 0,
-                  .compare = c_status, .description = "live, or why not"},
+    [C_STATUS] = {.name = "status",
+                  .title = "STATUS",
+                  .width = 0,
+                  .compare = c_status,
+                  .description = "live, or why not"},
 };
 
 void view_picker_set(struct view *v, const struct rd_proc *procs, size_t n)
@@ -110,8 +118,7 @@ static void cell(const struct view *v, const void *item, int col, char *buf,
     }
 }
 
-static void text(const struct view *v, const void *item, char *buf,
-                 size_t len)
+static void text(const struct view *v, const void *item, char *buf, size_t len)
 {
     (void)v;
     const struct rd_proc *p = item;
@@ -121,12 +128,6 @@ static void text(const struct view *v, const void *item, char *buf,
 static int64_t id(const void *item)
 {
     return ((const struct rd_proc *)item)->pid;
-}
-
-static int64_t goid(const void *item)
-{
-    (void)item;
-    return 0;
 }
 
 static void info(const struct view *v, const struct model *m, char *buf,
@@ -148,6 +149,5 @@ const struct view_ops view_picker_ops = {
     .cell = cell,
     .text = text,
     .id = id,
-    .goid = goid,
     .info = info,
 };

@@ -17,25 +17,33 @@ struct prow {
     const struct rd_m *m; /* the M holding p, or the M; NULL */
 };
 
-enum { C_P, C_STATUS, C_RUNQ, C_NEXT, C_TIMERS, C_G, C_M, C_TID, C_SPIN,
-       C_CALL, C_TICK, C_SWITCH };
+enum {
+    C_P,
+    C_STATUS,
+    C_RUNQ,
+    C_NEXT,
+    C_TIMERS,
+    C_G,
+    C_M,
+    C_TID,
+    C_SPIN,
+    C_CALL,
+    C_TICK,
+    C_SWITCH
+};
 
 static int64_t pkey(const struct prow *x)
 {
     return x->p ? x->p->id : 1000000 + (x->m ? x->m->id : 0);
 }
 
-static int c_p(const void *a, const void *b)
-{
-    int64_t x = pkey(a), y = pkey(b);
-    return (x > y) - (x < y);
-}
+PANEL_CMP(c_p, struct prow, pkey(x))
 
 static const char *status(const struct prow *x)
 {
     if (x->p) {
-        static const char *const n[] = {"idle", "running", "syscall",
-                                        "gcstop", "dead"};
+        static const char *const n[] = {"idle", "running", "syscall", "gcstop",
+                                        "dead"};
         return x->p->status >= 0 && x->p->status < 5 ? n[x->p->status] : "?";
     }
     uint32_t f = x->m ? x->m->flags : 0;
@@ -46,64 +54,87 @@ static const char *status(const struct prow *x)
                                      : "no P";
 }
 
-static int c_status(const void *a, const void *b)
-{
-    return strcmp(status(a), status(b));
-}
-
-#define NUMCMP(fname, expr)                                                   \
-    static int fname(const void *a, const void *b)                           \
-    {                                                                         \
-        const struct prow *x = a, *y = b;                                     \
-        int64_t u, v;                                                         \
-        {                                                                     \
-            const struct prow *r = x;                                         \
-            u = (expr);                                                       \
-            r = y;                                                            \
-            v = (expr);                                                       \
-        }                                                                     \
-        return (u > v) - (u < v);                                             \
-    }
-
-NUMCMP(c_runq, r->p ? (int64_t)r->p->runq : -1)
-NUMCMP(c_next, r->p ? (int64_t)r->p->runnext : -1)
-NUMCMP(c_timers, r->p ? (int64_t)r->p->ntimers : -1)
-NUMCMP(c_g, r->m ? r->m->curg : 0)
-NUMCMP(c_m, r->m ? r->m->id : -1)
-NUMCMP(c_tid, r->m ? r->m->tid : 0)
-NUMCMP(c_spin, r->m ? (int64_t)(r->m->flags & GRT_SHM_MF_SPINNING) : 0)
-NUMCMP(c_call, r->m ? (int64_t)(r->m->flags & GRT_SHM_MF_BLOCKED) : 0)
-NUMCMP(c_tick, r->p ? (int64_t)r->p->schedtick : -1)
-NUMCMP(c_switch, r->p ? (int64_t)r->p->ctxswitches : -1)
+PANEL_CMP_STR(c_status, struct prow, status(x))
+PANEL_CMP(c_runq, struct prow, x->p ? (int64_t)x->p->runq : -1)
+PANEL_CMP(c_next, struct prow, x->p ? (int64_t)x->p->runnext : -1)
+PANEL_CMP(c_timers, struct prow, x->p ? (int64_t)x->p->ntimers : -1)
+PANEL_CMP(c_g, struct prow, x->m ? x->m->curg : 0)
+PANEL_CMP(c_m, struct prow, x->m ? x->m->id : -1)
+PANEL_CMP(c_tid, struct prow, x->m ? x->m->tid : 0)
+PANEL_CMP(c_spin, struct prow, x->m ? x->m->flags &GRT_SHM_MF_SPINNING : 0)
+PANEL_CMP(c_call, struct prow, x->m ? x->m->flags &GRT_SHM_MF_BLOCKED : 0)
+PANEL_CMP(c_tick, struct prow, x->p ? (int64_t)x->p->schedtick : -1)
+PANEL_CMP(c_switch, struct prow, x->p ? (int64_t)x->p->ctxswitches : -1)
 
 static const struct column cols[] = {
-    [C_P] = {.name = "p", .title = "P", .width = 4, .right = true,
-             .compare = c_p, .description = "processor id"},
-    [C_STATUS] = {.name = "status", .title = "STATUS", .width = 8,
-                  .compare = c_status, .description = "P status (M's, no P)"},
-    [C_RUNQ] = {.name = "runq", .title = "RUNQ", .width = 5, .right = true,
-                .compare = c_runq, .description = "local run queue length"},
-    [C_NEXT] = {.name = "runnext", .title = "NEXT", .width = 4,
-                .right = true, .compare = c_next,
+    [C_P] = {.name = "p",
+             .title = "P",
+             .width = 4,
+             .right = true,
+             .compare = c_p,
+             .description = "processor id"},
+    [C_STATUS] = {.name = "status",
+                  .title = "STATUS",
+                  .width = 8,
+                  .compare = c_status,
+                  .description = "P status (M's, no P)"},
+    [C_RUNQ] = {.name = "runq",
+                .title = "RUNQ",
+                .width = 5,
+                .right = true,
+                .compare = c_runq,
+                .description = "local run queue length"},
+    [C_NEXT] = {.name = "runnext",
+                .title = "NEXT",
+                .width = 4,
+                .right = true,
+                .compare = c_next,
                 .description = "runnext slot used"},
-    [C_TIMERS] = {.name = "timers", .title = "TIMERS", .width = 6,
-                  .right = true, .compare = c_timers,
+    [C_TIMERS] = {.name = "timers",
+                  .title = "TIMERS",
+                  .width = 6,
+                  .right = true,
+                  .compare = c_timers,
                   .description = "timers in its heap"},
-    [C_G] = {.name = "g", .title = "G", .width = 7, .right = true,
-             .compare = c_g, .description = "goroutine its M runs"},
-    [C_M] = {.name = "m", .title = "M", .width = 4, .right = true,
-             .compare = c_m, .description = "thread holding it"},
-    [C_TID] = {.name = "tid", .title = "TID", .width = 8, .right = true,
-               .compare = c_tid, .description = "OS thread id"},
-    [C_SPIN] = {.name = "spinning", .title = "SPIN", .width = 4,
-                .compare = c_spin, .description = "M looking for work"},
-    [C_CALL] = {.name = "call", .title = "IN CALL", .width = 7,
-                .compare = c_call, .description = "M in a blocking call"},
-    [C_TICK] = {.name = "schedtick", .title = "SCHEDTICK", .width = 10,
-                .right = true, .compare = c_tick,
+    [C_G] = {.name = "g",
+             .title = "G",
+             .width = 7,
+             .right = true,
+             .compare = c_g,
+             .description = "goroutine its M runs"},
+    [C_M] = {.name = "m",
+             .title = "M",
+             .width = 4,
+             .right = true,
+             .compare = c_m,
+             .description = "thread holding it"},
+    [C_TID] = {.name = "tid",
+               .title = "TID",
+               .width = 8,
+               .right = true,
+               .compare = c_tid,
+               .description = "OS thread id"},
+    [C_SPIN] = {.name = "spinning",
+                .title = "SPIN",
+                .width = 4,
+                .compare = c_spin,
+                .description = "M looking for work"},
+    [C_CALL] = {.name = "call",
+                .title = "IN CALL",
+                .width = 7,
+                .compare = c_call,
+                .description = "M in a blocking call"},
+    [C_TICK] = {.name = "schedtick",
+                .title = "SCHEDTICK",
+                .width = 10,
+                .right = true,
+                .compare = c_tick,
                 .description = "scheduling rounds"},
-    [C_SWITCH] = {.name = "switches", .title = "SWITCHES", .width = 0,
-                  .right = true, .compare = c_switch,
+    [C_SWITCH] = {.name = "switches",
+                  .title = "SWITCHES",
+                  .width = 0,
+                  .right = true,
+                  .compare = c_switch,
                   .description = "goroutines started on it"},
 };
 
@@ -199,8 +230,7 @@ static void cell(const struct view *v, const void *item, int col, char *buf,
     }
 }
 
-static void text(const struct view *v, const void *item, char *buf,
-                 size_t len)
+static void text(const struct view *v, const void *item, char *buf, size_t len)
 {
     char a[16], b[16], c[16];
     cell(v, item, C_P, a, sizeof a);
@@ -243,8 +273,7 @@ static void info(const struct view *v, const struct model *m, char *buf,
     }
     int o = snprintf(buf, len,
                      "gomaxprocs=%u idleprocs=%u threads=%u "
-                     "spinningthreads=%u idlethreads=%u runqueue=%" PRIu64
-                     " [",
+                     "spinningthreads=%u idlethreads=%u runqueue=%" PRIu64 " [",
                      procs, idle, threads, spinning, idlem,
                      s->have_stats ? s->stats.global_runq : 0);
     for (size_t i = 0; i < s->np && o > 0 && (size_t)o + 12 < len; i++)

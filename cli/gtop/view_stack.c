@@ -89,8 +89,7 @@ static void one(struct out *o, struct model *m, const struct rd_dump_g *dg,
     struct rd_frame_info *fi = calloc(dg->npcs ? dg->npcs : 1, sizeof *fi);
     struct grt__fmt_frame *fr = calloc(dg->npcs ? dg->npcs : 1, sizeof *fr);
     if (!fi || !fr) {
-        out_printf(o, "goroutine %lld: out of memory\n\n",
-                   (long long)dg->goid);
+        out_printf(o, "goroutine %lld: out of memory\n\n", (long long)dg->goid);
         goto out;
     }
     for (uint32_t i = 0; i < dg->npcs; i++) {
@@ -177,7 +176,7 @@ char *view_stack_text(struct model *m, const int64_t *goids, size_t n)
     struct out o = {0};
     for (size_t k = 0; k < n; k++) {
         struct rd_dump *d = NULL;
-        int rc = m->exited ? RD_ESTALE
+        int rc = m->exited  ? RD_ESTALE
                  : m->image ? RD_ENODUMP
                             : rd_dump_request(m->t, goids[k], 0, 2000, &d);
         if (rc != RD_OK) {
