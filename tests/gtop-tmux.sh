@@ -5,8 +5,9 @@
 # session of 160x50, keys are sent with send-keys and the screen is read
 # with capture-pane.  Checked: the counts match the demo, each view, sort
 # and invert, filter, search, tree, the stack of a leaked goroutine with
-# file:line, help, pause, a resize, the target exiting (gtop says so and
-# keeps the screen), quitting, and the picker.
+# file:line, help, pause, a resize, a stopped (wedged) program, the
+# monochrome screen, the target exiting (gtop says so and keeps the
+# screen), quitting, and the picker.
 #
 # Every check polls the screen until the text appears, with a generous
 # deadline (GTOP_TMUX_DEADLINE seconds, default 30): no fixed sleeps, no
@@ -182,7 +183,7 @@ T resize-window -t "$sess" -x 100 -y 30
 end=$(($(date +%s) + deadline))
 while :; do
     n=$(screen | wc -l)
-    w=$(screen | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
+    w=$(screen | LC_ALL=C.UTF-8 wc -L)
     last=$(screen | tail -n 1)
     if [ "$n" -eq 30 ] && [ "$w" -le 100 ] && echo "$last" | grep -q 'F1Help'; then
         break
@@ -194,6 +195,23 @@ echo "ok: resized to 100x30"
 wait_for 'Goroutines: 13' "header after resize"
 T resize-window -t "$sess" -x 160 -y 50
 wait_for 'F1Help +F2View +F3Search'
+
+# a wedged program is still shown: stopped, it cannot cooperate
+kill -STOP "$dpid"
+"$gtop" -b -n 1 -p "$dpid" >"$tmp/wedged.out" 2>&1 ||
+    fail "batch mode on a stopped program: $(cat "$tmp/wedged.out")"
+grep -q 'Goroutines: 13 total' "$tmp/wedged.out" ||
+    fail "stopped program not shown: $(cat "$tmp/wedged.out")"
+echo "ok: a stopped program is shown"
+kill -CONT "$dpid"
+
+# monochrome, side by side
+T new-session -d -x 120 -y 40 -s mono \
+    "GRT_AGENT_DIR='$GRT_AGENT_DIR' '$gtop' -M -p $dpid; sleep 60"
+sess=mono
+wait_for 'Goroutines: 13 total' "monochrome screen"
+keys q
+sess=gtop
 
 # the target exits: said in the header, last screen kept
 kill "$dpid"

@@ -79,6 +79,23 @@ void crt_init(bool mono)
     }
 }
 
+void crt_print(int y, int x, int attr, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (y >= 0)
+        move(y, x);
+    int cx = getcurx(stdscr);
+    if (cx < 0 || cx >= COLS)
+        return;
+    attrset(attr);
+    addnstr(buf, COLS - cx);
+    attrset(A_NORMAL);
+}
+
 void crt_done(void)
 {
     if (!active)

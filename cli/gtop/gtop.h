@@ -355,6 +355,10 @@ extern bool crt_utf8; /* the locale's charset is UTF-8: block graphs */
 /* Set up the terminal (mono: no colours); idempotent teardown. */
 void crt_init(bool mono);
 void crt_done(void);
+/* Print at (y, x) (y < 0: at the cursor) in attr, clipped at the right
+ * edge: curses would wrap the rest onto the next line.  ASCII only. */
+void crt_print(int y, int x, int attr, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Restore the terminal, print gtop: message, exit 1. */
 _Noreturn void crt_fatal(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

@@ -21,13 +21,12 @@
 static void bar(int y, int x, int w, const char *label, const double *frac,
                 const int *col, int nseg, const char *text)
 {
-    attrset(crt_attr[CRT_LABEL]);
-    mvprintw(y, x, "%-3.3s", label);
+    crt_print(y, x, crt_attr[CRT_LABEL], "%-3.3s", label);
+    int inner = w - 5;
+    if (inner < 1 || x + w > COLS)
+        return;
     attrset(A_BOLD);
     addch('[');
-    int inner = w - 5;
-    if (inner < 1)
-        return;
     int tl = (int)strlen(text);
     int pos = 0;
     for (int s = 0; s < nseg; s++) {
@@ -52,11 +51,8 @@ static void bar(int y, int x, int w, const char *label, const double *frac,
 
 static void label_value(int y, int x, const char *label, const char *value)
 {
-    attrset(crt_attr[CRT_LABEL]);
-    mvaddstr(y, x, label);
-    attrset(crt_attr[CRT_VALUE]);
-    addstr(value);
-    attrset(A_NORMAL);
+    crt_print(y, x, crt_attr[CRT_LABEL], "%s", label);
+    crt_print(-1, 0, crt_attr[CRT_VALUE], "%s", value);
 }
 
 static void graph(const struct model *m, int y, int width, int which)
@@ -79,13 +75,10 @@ static void graph(const struct model *m, int y, int width, int which)
     else
         meter_spark(vals, w, max, ascii, 7, line, sizeof line);
     snprintf(lbl, sizeof lbl, "%-11s", meter_graph_name(which));
-    attrset(crt_attr[CRT_LABEL]);
-    mvaddstr(y, 0, lbl);
+    crt_print(y, 0, crt_attr[CRT_LABEL], "%s", lbl);
     attrset(crt_attr[CRT_GRAPH]);
-    addstr(line);
-    attrset(crt_attr[CRT_VALUE]);
-    printw(" max %.0f, 2 min", max);
-    attrset(A_NORMAL);
+    addstr(line); /* w + 11 + 19 <= width columns: no clipping needed */
+    crt_print(-1, 0, crt_attr[CRT_VALUE], " max %.0f, 2 min", max);
 }
 
 int header_draw(const struct model *m, int y, int width, int maxlines,
@@ -99,22 +92,15 @@ int header_draw(const struct model *m, int y, int width, int maxlines,
         return 0;
     meter_compute(m, &x);
 
-    attrset(A_BOLD);
-    mvprintw(y, 0, "gtop  pid %d  %s", s->pid, s->name);
-    attrset(A_NORMAL);
-    printw("  grt %s  up %s", s->grt_version,
-           fmt_uptime(a, sizeof a, x.uptime_ns));
-    if (m->exited) {
-        attrset(crt_attr[CRT_ALERT]);
-        printw("  program exited (%s)  ", m->exit_err == RD_ESTALE
-                                              ? "the last screen is kept"
-                                              : rd_strerror(m->exit_err));
-        attrset(A_NORMAL);
-    } else if (m->paused) {
-        attrset(crt_attr[CRT_ALERT]);
-        printw("  PAUSED (Z resumes)  ");
-        attrset(A_NORMAL);
-    }
+    crt_print(y, 0, A_BOLD, "gtop  pid %d  %s", s->pid, s->name);
+    crt_print(-1, 0, A_NORMAL, "  grt %s  up %s", s->grt_version,
+              fmt_uptime(a, sizeof a, x.uptime_ns));
+    if (m->exited)
+        crt_print(-1, 0, crt_attr[CRT_ALERT], "  program exited (%s)  ",
+                  m->exit_err == RD_ESTALE ? "the last screen is kept"
+                                           : rd_strerror(m->exit_err));
+    else if (m->paused)
+        crt_print(-1, 0, crt_attr[CRT_ALERT], "  PAUSED (Z resumes)  ");
     y++;
     if (maxlines < 6)
         return y - y0;
@@ -164,11 +150,8 @@ int header_draw(const struct model *m, int y, int width, int maxlines,
                  x.leaks_proven, m->leaks->all_asleep ? " (all asleep)" : "");
         label_value(y + 4, half + 1, "Leaks: ", t);
     }
-    attrset(crt_attr[CRT_LABEL]);
-    mvprintw(y + 4, 0, "CPUs ");
-    attrset(crt_attr[CRT_VALUE]);
-    printw("%u", x.ncpu);
-    attrset(A_NORMAL);
+    crt_print(y + 4, 0, crt_attr[CRT_LABEL], "CPUs ");
+    crt_print(-1, 0, crt_attr[CRT_VALUE], "%u", x.ncpu);
     y += 5;
     if (maxlines >= 9) {
         graph(m, y++, width, METER_G_GOROUTINES);

@@ -152,18 +152,15 @@ static void draw_fkeys(struct screen *s)
     move(y, 0);
     clrtoeol();
     if (s->input != IN_NONE) {
-        attrset(crt_attr[CRT_FKEY_LABEL]);
-        mvprintw(y, 0, "%s", s->input == IN_SEARCH ? "Search: " : "Filter: ");
-        attrset(A_NORMAL);
-        printw("%s", s->inbuf);
+        crt_print(y, 0, crt_attr[CRT_FKEY_LABEL], "%s",
+                  s->input == IN_SEARCH ? "Search: " : "Filter: ");
+        crt_print(-1, 0, A_NORMAL, "%s", s->inbuf);
         curs_set(1);
         return;
     }
     curs_set(0);
     if (s->msg[0]) {
-        attrset(crt_attr[CRT_ALERT]);
-        mvprintw(y, 0, "%s", s->msg);
-        attrset(A_NORMAL);
+        crt_print(y, 0, crt_attr[CRT_ALERT], "%s", s->msg);
         return;
     }
     static const char *const list[][2] = {
@@ -193,16 +190,12 @@ static void draw_fkeys(struct screen *s)
         n = sizeof pick / sizeof *pick;
     }
     move(y, 0);
+    fill_line(y, crt_attr[CRT_FKEY_LABEL]);
+    move(y, 0);
     for (size_t i = 0; i < n; i++) {
-        attrset(crt_attr[CRT_FKEY]);
-        addstr(keys[i][0]);
-        attrset(crt_attr[CRT_FKEY_LABEL]);
-        printw("%-7s", keys[i][1]);
+        crt_print(-1, 0, crt_attr[CRT_FKEY], "%s", keys[i][0]);
+        crt_print(-1, 0, crt_attr[CRT_FKEY_LABEL], "%-7s", keys[i][1]);
     }
-    attrset(crt_attr[CRT_FKEY_LABEL]);
-    for (int x = getcurx(stdscr); x < COLS && x > 0; x++)
-        addch(' ');
-    attrset(A_NORMAL);
 }
 
 static void draw_list(struct screen *s, struct view *v, int y, int h)
@@ -212,15 +205,14 @@ static void draw_list(struct screen *s, struct view *v, int y, int h)
     if (v->ops->info)
         v->ops->info(v, &s->m, info, sizeof info);
     int ntag = (int)v->tagged.n;
-    attrset(crt_attr[CRT_INFO]);
-    mvprintw(y, 0, "%.*s", COLS, info);
-    printw("  [sort: %s%s]", v->ops->cols[v->sort_col].name,
-           v->invert ? " desc" : "");
+    int ia = crt_attr[CRT_INFO];
+    crt_print(y, 0, ia, "%s", info);
+    crt_print(-1, 0, ia, "  [sort: %s%s]", v->ops->cols[v->sort_col].name,
+              v->invert ? " desc" : "");
     if (v->filter[0])
-        printw("  [filter: %s, %zu shown]", v->filter, v->nrows);
+        crt_print(-1, 0, ia, "  [filter: %s, %zu shown]", v->filter, v->nrows);
     if (ntag)
-        printw("  [%d tagged]", ntag);
-    attrset(A_NORMAL);
+        crt_print(-1, 0, ia, "  [%d tagged]", ntag);
     y++;
     h--;
     panel_header_text(v, line, sizeof line, COLS);
@@ -256,9 +248,9 @@ static void draw_list(struct screen *s, struct view *v, int y, int h)
         attrset(A_NORMAL);
     }
     if (v->nrows == 0)
-        mvprintw(y, 0,
-                 v->filter[0] ? "(no row matches the filter)"
-                              : "(nothing to show)");
+        crt_print(y, 0, A_NORMAL, "%s",
+                  v->filter[0] ? "(no row matches the filter)"
+                               : "(nothing to show)");
 }
 
 static void split_lines(struct screen *s)
@@ -357,15 +349,13 @@ static void draw(struct screen *s)
 {
     erase();
     if (LINES < 8 || COLS < 30) {
-        mvprintw(0, 0, "terminal too small");
+        crt_print(0, 0, A_NORMAL, "terminal too small");
         refresh();
         return;
     }
     int y = 0;
     if (s->mode == M_PICKER) {
-        attrset(A_BOLD);
-        mvprintw(0, 0, "gtop: choose a grt process");
-        attrset(A_NORMAL);
+        crt_print(0, 0, A_BOLD, "gtop: choose a grt process");
         draw_list(s, &s->picker, 2, LINES - 3);
         draw_fkeys(s);
         refresh();
@@ -376,11 +366,11 @@ static void draw(struct screen *s)
     move(y, 0);
     for (int i = 0; i < NVIEWS; i++) {
         const struct view_ops *ops = view_all[i];
-        attrset(i == s->cur && s->mode == M_LIST ? crt_attr[CRT_TAB]
-                                                 : crt_attr[CRT_LABEL]);
-        printw(" %s:%s ", ops->key, ops->name);
-        attrset(A_NORMAL);
-        addch(' ');
+        crt_print(-1, 0,
+                  i == s->cur && s->mode == M_LIST ? crt_attr[CRT_TAB]
+                                                   : crt_attr[CRT_LABEL],
+                  " %s:%s ", ops->key, ops->name);
+        crt_print(-1, 0, A_NORMAL, " ");
     }
     y++;
     int h = LINES - 1 - y;
@@ -391,15 +381,14 @@ static void draw(struct screen *s)
     } else if (s->mode == M_SORT) {
         struct view *v = curview(s);
         fill_line(y, crt_attr[CRT_TITLE]);
-        attrset(crt_attr[CRT_TITLE]);
-        mvprintw(y, 0, "Sort by (Enter: choose, Esc: cancel)");
-        attrset(A_NORMAL);
+        crt_print(y, 0, crt_attr[CRT_TITLE],
+                  "Sort by (Enter: choose, Esc: cancel)");
         for (int c = 0; c < v->ops->ncols && y + 1 + c < LINES - 1; c++) {
-            attrset((size_t)c == s->sort_sel ? crt_attr[CRT_SELECTED]
-                                             : (int)A_NORMAL);
-            mvprintw(y + 1 + c, 0, "%-12s %s", v->ops->cols[c].title,
-                     v->ops->cols[c].description);
-            attrset(A_NORMAL);
+            crt_print(y + 1 + c, 0,
+                      (size_t)c == s->sort_sel ? crt_attr[CRT_SELECTED]
+                                               : (int)A_NORMAL,
+                      "%-12s %s", v->ops->cols[c].title,
+                      v->ops->cols[c].description);
         }
     } else {
         draw_list(s, curview(s), y, h);
