@@ -112,6 +112,12 @@ wait_for '\[sort: state\]'
 keys '<'
 wait_for '\[sort: gid\]'
 wait_first_row '^ +1 '
+keys F6
+wait_for 'Sort by \(Enter: choose' "sort menu"
+keys j Enter
+wait_for '\[sort: state\]' "chosen in the menu"
+keys F6 k Enter
+wait_for '\[sort: gid\]'
 
 # filter: several terms, any case
 keys '\' 'SEND rep'
@@ -146,6 +152,15 @@ wait_for 'goroutine 2 \[chan send' "stack of leaked goroutine 2"
 wait_for 'leak_detection\.c:[0-9]+' "file:line in the stack"
 wait_for 'created by search in goroutine 1' "created by"
 keys Escape
+
+# tags: Enter shows the stacks of every tagged goroutine
+keys gg Space Space
+wait_for '\[2 tagged\]' "two tagged"
+keys Enter
+wait_for 'goroutine 1 \[' "stack of tagged goroutine 1"
+wait_for 'goroutine 2 \[chan send' "and of tagged goroutine 2"
+keys Escape U
+wait_gone 'tagged\]'
 
 # the other views
 keys p
@@ -227,12 +242,14 @@ wait_gone 'program exited'
 start_demo 2
 sess=picker
 T new-session -d -x 160 -y 50 -s "$sess" \
-    "GRT_AGENT_DIR='$GRT_AGENT_DIR' '$gtop' -d 0.2; sleep 60"
+    "GRT_AGENT_DIR='$GRT_AGENT_DIR' sh -c 'echo \$\$ >$tmp/gtop.pid; exec $gtop -d 0.2'; echo gtop exit status \$?; sleep 60"
 wait_for 'choose a grt process' "picker"
 wait_for "^ +$dpid +leak_detection +13 " "the demo listed with 13 goroutines"
 keys / "$dpid" Enter Enter
 wait_for "gtop  pid $dpid  leak_detection" "opened from the picker"
 wait_for 'Goroutines: 13 total'
-keys q
+# SIGTERM: gtop restores the terminal and exits 0
+kill -TERM "$(cat "$tmp/gtop.pid")"
+wait_for '^gtop exit status 0$' "SIGTERM ends gtop cleanly"
 echo "all gtop screen checks passed"
 exit 0

@@ -13,13 +13,22 @@
 #include <curses.h>
 #include <langinfo.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 int crt_attr[CRT_COUNT];
 bool crt_utf8;
+volatile sig_atomic_t crt_quit_signal;
 static bool active;
+
+/* SIGINT, SIGTERM, SIGHUP: the main loop quits and restores the terminal
+ * (getch returns early when a signal interrupts its wait). */
+static void on_signal(int sig)
+{
+    crt_quit_signal = sig;
+}
 
 void crt_init(bool mono)
 {
@@ -29,6 +38,13 @@ void crt_init(bool mono)
         crt_fatal("cannot initialise the terminal (TERM=%s)",
                   getenv("TERM") ? getenv("TERM") : "");
     active = true;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     cbreak();
     noecho();
     nonl();

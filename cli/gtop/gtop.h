@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -352,6 +353,8 @@ enum crt_color {
 };
 extern int crt_attr[CRT_COUNT];
 extern bool crt_utf8; /* the locale's charset is UTF-8: block graphs */
+/* The signal that asks gtop to quit (SIGINT, SIGTERM, SIGHUP), or 0. */
+extern volatile sig_atomic_t crt_quit_signal;
 /* Set up the terminal (mono: no colours); idempotent teardown. */
 void crt_init(bool mono);
 void crt_done(void);

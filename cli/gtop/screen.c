@@ -812,7 +812,7 @@ int screen_run(const struct gtop_opts *o)
     if (delay < 10000000)
         delay = 10000000;
     s->next_tick = 0;
-    while (!s->quit) {
+    while (!s->quit && !crt_quit_signal) {
         int64_t t = now_ns();
         if (t >= s->next_tick) {
             tick(s);
