@@ -24,6 +24,9 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # it is only a Recommends of gcc, and apt runs with --no-install-recommends.
 pkgs=(autoconf automake libtool pkg-config make gcc libc6-dev libncurses-dev
       libunwind-dev check libdw-dev)
+# For tests only: dot checks gdump --graph, python3 its --json (each check
+# skips with a message when its tool is missing).
+pkgs+=(graphviz python3)
 
 # What the tests need beyond the build: tmux drives gtop's screen in
 # tests/gtop-tmux.sh (skipped without it).

@@ -246,8 +246,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
     }
     if (o->fail && !o->leaks)
         die_usage("--fail goes with --leaks");
-    if (threshold_given && !o->leaks && !o->graph)
-        die_usage("--threshold goes with --leaks or --graph");
+    if (threshold_given && !o->leaks && !o->graph && !o->json)
+        die_usage("--threshold goes with --leaks, --graph or --json");
     if (o->graph && (o->json || o->group))
         die_usage("--graph is a format of its own: not with --json or "
                   "--group");
@@ -497,8 +497,8 @@ static const struct sym *symtab_get(struct symtab *t, uint64_t pc,
             s->file = strdup(fi.file);
             s->line = fi.line;
         }
-        if (fi.module)
-            s->module = module_of(t->d, pc) ? module_of(t->d, pc) : NULL;
+        if (!s->module && fi.module)
+            s->module = fi.module; /* rd_sym's storage: lives as long */
     }
     s->internal = module_is_libgrt(s->module) ||
                   (s->func && strncmp(s->func, "grt__", 5) == 0);
@@ -650,13 +650,21 @@ static bool build_frames(struct model *md, struct gv *v)
         }
     }
     bool main_g = v->sg && (v->sg->flags & GRT_SHM_GF_MAIN);
+    /* outer: the index past the last frame that is not libgrt's */
+    uint32_t outer = 0;
+    for (uint32_t i = 0; i < dg->npcs; i++)
+        if (!sy[i]->internal)
+            outer = i + 1;
     size_t n = 0;
     for (uint32_t i = 0; i < dg->npcs; i++) {
         const struct sym *f = sy[i];
         /* libgrt's own frames are hidden; a public grt_* function called
-         * by the user's code is kept, as Go keeps sync.(*Mutex).Lock */
+         * by the user's code is kept, as Go keeps sync.(*Mutex).Lock: the
+         * frame outside it is the user's, or (a tail call) only libgrt's
+         * entry trampoline is left */
         if (f->internal &&
-            !(f->public && (i + 1 == dg->npcs || !sy[i + 1]->internal)))
+            !(f->public && (i + 1 == dg->npcs || !sy[i + 1]->internal ||
+                            i >= outer)))
             continue;
         struct grt__fmt_frame *o = &v->frames[n++];
         o->pc = dg->pcs[i];
@@ -899,54 +907,128 @@ static void print_wait_range(struct out *o, int64_t lo, int64_t hi)
                    fmt_dur(b, sizeof b, hi / 1000000 * 1000000));
 }
 
+/* Goroutines with identical stacks (same_stack), folded. */
+struct fold {
+    size_t *members; /* indexes into md->g, in the order given */
+    size_t n;
+    int64_t lo, hi;  /* shortest and longest wait; -1 unknown */
+};
+
+static const struct model *fold_md;
+static const size_t *fold_idx;
+
+/* by stack hash, then by position: equal stacks become neighbours */
+static int cmp_fold_pos(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    uint64_t ha = fold_md->g[fold_idx[a]].hash,
+             hb = fold_md->g[fold_idx[b]].hash;
+    if (ha != hb)
+        return ha < hb ? -1 : 1;
+    return a < b ? -1 : a > b;
+}
+
+static int cmp_fold_first(const void *pa, const void *pb)
+{
+    const struct fold *a = pa, *b = pb;
+    return a->members[0] < b->members[0] ? -1 : a->members[0] > b->members[0];
+}
+
+static void folds_free(struct fold *f, size_t n)
+{
+    for (size_t i = 0; f && i < n; i++)
+        free(f[i].members);
+    free(f);
+}
+
+/*
+ * Fold the goroutines md->g[idx[0..n)] by identical stacks: sorted by
+ * stack hash (n log n, not n squared for 10,000 distinct stacks), equal
+ * hashes checked with same_stack.  The folds come in the order of their
+ * first goroutine.  NULL when out of memory (*nf 0 and n 0 is not NULL).
+ */
+static struct fold *fold_stacks(const struct model *md, const size_t *idx,
+                                size_t n, size_t *nf)
+{
+    *nf = 0;
+    size_t *pos = malloc((n ? n : 1) * sizeof *pos);
+    bool *used = calloc(n ? n : 1, sizeof *used);
+    struct fold *f = calloc(n ? n : 1, sizeof *f);
+    if (!pos || !used || !f)
+        goto fail;
+    for (size_t i = 0; i < n; i++)
+        pos[i] = i;
+    fold_md = md;
+    fold_idx = idx;
+    qsort(pos, n, sizeof *pos, cmp_fold_pos);
+    for (size_t r = 0; r < n;) {
+        size_t end = r + 1;
+        while (end < n && md->g[idx[pos[end]]].hash == md->g[idx[pos[r]]].hash)
+            end++;
+        /* [r, end): one hash; split by real equality (collisions) */
+        for (size_t i = r; i < end; i++) {
+            if (used[i])
+                continue;
+            const struct gv *v = &md->g[idx[pos[i]]];
+            struct fold *fo = &f[(*nf)++];
+            fo->members = malloc((end - i) * sizeof *fo->members);
+            if (!fo->members)
+                goto fail;
+            fo->lo = fo->hi = -1;
+            for (size_t j = i; j < end; j++) {
+                const struct gv *w = &md->g[idx[pos[j]]];
+                if (used[j] || !same_stack(v, w))
+                    continue;
+                used[j] = true;
+                fo->members[fo->n++] = idx[pos[j]];
+                if (w->wait_ns >= 0 && (fo->lo < 0 || w->wait_ns < fo->lo))
+                    fo->lo = w->wait_ns;
+                if (w->wait_ns > fo->hi)
+                    fo->hi = w->wait_ns;
+            }
+        }
+        r = end;
+    }
+    qsort(f, *nf, sizeof *f, cmp_fold_first);
+    free(pos);
+    free(used);
+    return f;
+fail:
+    free(pos);
+    free(used);
+    folds_free(f, *nf);
+    *nf = 0;
+    return NULL;
+}
+
 /* Print the goroutines of idx[0..n) folded by identical stacks: a
  * header "N goroutines [state, wait MIN..MAX]: ids" then the stack of
  * the first, in Go's format without its goroutine line. */
 static void print_folded(struct out *o, const struct model *md,
                          const size_t *idx, size_t n)
 {
-    bool *done = calloc(n ? n : 1, sizeof *done);
-    if (!done) {
+    size_t nf;
+    struct fold *f = fold_stacks(md, idx, n, &nf);
+    if (!f) {
         o->oom = true;
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (done[i])
-            continue;
-        const struct gv *v = &md->g[idx[i]];
-        size_t count = 0;
-        int64_t lo = v->wait_ns, hi = v->wait_ns;
-        for (size_t j = i; j < n; j++) {
-            const struct gv *w = &md->g[idx[j]];
-            if (done[j] || !same_stack(v, w))
-                continue;
-            count++;
-            if (w->wait_ns >= 0 && (lo < 0 || w->wait_ns < lo))
-                lo = w->wait_ns;
-            if (w->wait_ns > hi)
-                hi = w->wait_ns;
-        }
-        out_printf(o, "%zu goroutine%s [%s", count, count == 1 ? "" : "s",
+    for (size_t i = 0; i < nf; i++) {
+        const struct gv *v = &md->g[f[i].members[0]];
+        out_printf(o, "%zu goroutine%s [%s", f[i].n, f[i].n == 1 ? "" : "s",
                    v->state);
         if (v->locked)
             out_puts(o, ", locked to thread");
-        print_wait_range(o, lo, hi);
+        print_wait_range(o, f[i].lo, f[i].hi);
         out_puts(o, "]:");
-        size_t shown = 0;
-        for (size_t j = i; j < n; j++) {
-            const struct gv *w = &md->g[idx[j]];
-            if (done[j] || !same_stack(v, w))
-                continue;
-            done[j] = true;
-            if (shown++ < 64)
-                out_printf(o, " %" PRId64, w->goid);
-        }
-        if (shown > 64)
-            out_printf(o, " ... (%zu more)", shown - 64);
+        for (size_t k = 0; k < f[i].n && k < 64; k++)
+            out_printf(o, " %" PRId64, md->g[f[i].members[k]].goid);
+        if (f[i].n > 64)
+            out_printf(o, " ... (%zu more)", f[i].n - 64);
         out_puts(o, "\n");
         print_g(o, md, v, GRT__FMT_NO_HEADER);
     }
-    free(done);
+    folds_free(f, nf);
 }
 
 /* The user's frame a goroutine is blocked in: the first visible frame
@@ -1228,6 +1310,10 @@ static void print_json(struct out *o, struct model *md)
                s->version, s->taken_mono_ns,
                s->taken_mono_ns - s->created_mono_ns,
                md->d ? "true" : "false");
+    if (md->d)
+        out_printf(o, ",\n\"dump_elapsed_ns\": %" PRIu64, md->d->elapsed_ns);
+    else
+        out_puts(o, ",\n\"dump_elapsed_ns\": null");
     out_puts(o, ",\n\"goroutines\": [");
     size_t printed = 0;
     size_t *idx = malloc((md->ng ? md->ng : 1) * sizeof *idx);
@@ -1248,43 +1334,31 @@ static void print_json(struct out *o, struct model *md)
         out_puts(o, "\n]");
     } else {
         out_puts(o, "],\n\"groups\": [");
-        bool *done = calloc(n ? n : 1, sizeof *done);
-        if (!done) {
+        size_t nf;
+        struct fold *f = fold_stacks(md, idx, n, &nf);
+        if (!f) {
             free(idx);
             o->oom = true;
             return;
         }
-        for (size_t i = 0; i < n; i++) {
-            if (done[i])
-                continue;
-            const struct gv *v = &md->g[idx[i]];
-            size_t count = 0;
-            int64_t lo = -1, hi = -1;
-            out_puts(o, printed++ ? ",\n{\"ids\": [" : "\n{\"ids\": [");
-            for (size_t j = i; j < n; j++) {
-                const struct gv *w = &md->g[idx[j]];
-                if (done[j] || !same_stack(v, w))
-                    continue;
-                done[j] = true;
-                out_printf(o, "%s%" PRId64, count++ ? ", " : "", w->goid);
-                if (w->wait_ns >= 0 && (lo < 0 || w->wait_ns < lo))
-                    lo = w->wait_ns;
-                if (w->wait_ns > hi)
-                    hi = w->wait_ns;
-            }
-            out_printf(o, "], \"count\": %zu, ", count);
-            if (lo >= 0)
+        for (size_t i = 0; i < nf; i++) {
+            out_puts(o, i ? ",\n{\"ids\": [" : "\n{\"ids\": [");
+            for (size_t k = 0; k < f[i].n; k++)
+                out_printf(o, "%s%" PRId64, k ? ", " : "",
+                           md->g[f[i].members[k]].goid);
+            out_printf(o, "], \"count\": %zu, ", f[i].n);
+            if (f[i].lo >= 0)
                 out_printf(o,
                            "\"min_wait_ns\": %" PRId64
                            ", \"max_wait_ns\": %" PRId64 ", ",
-                           lo, hi);
+                           f[i].lo, f[i].hi);
             else
                 out_puts(o, "\"min_wait_ns\": null, \"max_wait_ns\": null, ");
             out_puts(o, "\"goroutine\": ");
-            json_g(o, md, v);
+            json_g(o, md, &md->g[f[i].members[0]]);
             out_puts(o, "}");
         }
-        free(done);
+        folds_free(f, nf);
         out_puts(o, "\n]");
     }
     free(idx);
@@ -1529,7 +1603,8 @@ static int run(const struct opts *o)
         fprintf(stderr, "%s: pid %d: out of memory\n", prog, o->pid);
         goto done;
     }
-    fwrite(out.buf, 1, out.len, stdout);
+    if (out.len)
+        fwrite(out.buf, 1, out.len, stdout);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "%s: writing the output: %s\n", prog,
                 strerror(errno));
