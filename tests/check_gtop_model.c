@@ -535,6 +535,8 @@ START_TEST(t_bad_image)
     ck_assert_int_eq(model_open_mem(&bm, bad.base, bad.size), RD_EBADMAGIC);
     ck_assert_int_eq(gtop_image_build(&bad), 0);
     ck_assert_int_ne(model_open_mem(&bm, bad.base, bad.size / 2), RD_OK);
+    ck_assert_int_eq(model_dump_all(&m), RD_ENODUMP); /* an image */
+    ck_assert_ptr_null(m.dump);
     const char *why = NULL;
     ck_assert_int_eq(model_open_image(&bm, "/nonexistent/image", &why),
                      RD_ESYS);
@@ -560,6 +562,7 @@ START_TEST(t_live_self)
     live_ch = grt_chan_make(0, 0);
     grt_chan_set_name(live_ch, "gtoptest");
     int64_t id = grt_go_named("blocked", live_blocked, NULL);
+    int64_t id2 = grt_go_named("blocked", live_blocked, NULL);
     /* wait until the agent published it parked */
     struct model lm;
     ck_assert_int_eq(model_open_pid(&lm, getpid()), RD_OK);
@@ -567,7 +570,9 @@ START_TEST(t_live_self)
     for (int i = 0; i < 400; i++) {
         ck_assert_int_eq(model_refresh(&lm), RD_OK);
         g = model_find_g(&lm, id);
-        if (g && g->status == GRT_SHM_G_WAITING)
+        const struct rd_g *g2 = model_find_g(&lm, id2);
+        if (g && g->status == GRT_SHM_G_WAITING && g2 &&
+            g2->status == GRT_SHM_G_WAITING)
             break;
         grt_sleep(10000000);
     }
@@ -597,7 +602,33 @@ START_TEST(t_live_self)
 #endif
 #endif
     free(st);
+    /* grouped by unwound stack: the two blocked goroutines are one */
+    int drc = model_dump_all(&lm);
+#ifdef HAVE_LIBUNWIND
+    ck_assert_int_eq(drc, RD_OK);
+    panel_init(&v, &view_groups_ops);
+    ck_assert_int_eq(panel_update(&v, &lm), RD_OK);
+    bool found = false;
+    for (size_t r = 0; r < v.nrows; r++) {
+        v.ops->cell(&v, panel_item(&v, r), panel_find_col(&v, "name"), buf,
+                    sizeof buf);
+        if (!strstr(buf, "live_blocked"))
+            continue;
+        found = true;
+#ifdef HAVE_LIBDW
+        ck_assert_msg(strstr(buf, "(check_gtop_model.c:") != NULL, "%s", buf);
+#endif
+        v.ops->cell(&v, panel_item(&v, r), panel_find_col(&v, "count"), buf,
+                    sizeof buf);
+        ck_assert_str_eq(buf, "2");
+    }
+    ck_assert(found);
+    panel_free(&v);
+#else
+    ck_assert_int_ne(drc, RD_OK);
+#endif
     model_close(&lm);
+    grt_chan_send(live_ch, NULL);
     grt_chan_send(live_ch, NULL);
     grt_chan_free(live_ch);
 }

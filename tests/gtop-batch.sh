@@ -51,6 +51,7 @@ golden filter-terms -f "handler g4"
 golden tree -t
 golden tree-filter -t -f worker
 golden groups -v groups
+golden groups-by-stack -v groups --stack-groups
 golden procs-chans -v procs,chans
 golden leaks -v leaks -L 30
 

@@ -179,6 +179,11 @@ wait_for 'leak_detection\.c:[0-9]+'
 keys Escape
 keys s
 wait_for '^ +10 chan send ' "groups view: 10 identical"
+keys S
+wait_for 'groups of the same stack and state' "grouped by unwound stack"
+wait_for '^ +10 chan send .*searcher \(leak_detection\.c:[0-9]+\)' "10 identical stacks"
+keys S
+wait_for 'groups of the same creation site' "back to sites"
 keys o
 wait_for ' GID +STATE' "back to goroutines"
 

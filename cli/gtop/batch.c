@@ -49,6 +49,12 @@ static int print_view(FILE *f, struct model *m, const struct view_ops *ops,
     if (o->filter)
         panel_set_filter(&v, o->filter);
     v.tree = o->tree && ops->tree_col >= 0;
+    if (ops == &view_groups_ops && o->stack_groups && !m->dump) {
+        int drc = model_dump_all(m);
+        if (drc != RD_OK)
+            fprintf(f, "(no stacks to group by: %s)\n",
+                    m->image ? "a saved image holds none" : rd_strerror(drc));
+    }
     v.expand_all = true;
     int rc = panel_update(&v, m);
     if (rc != RD_OK) {

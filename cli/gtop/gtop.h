@@ -64,6 +64,11 @@ struct model {
     bool want_leaks;           /* lazy: the leaks view is on screen */
     int64_t leaks_at;          /* snapshot time of the last analysis */
     uint64_t refreshes;        /* snapshots taken */
+    struct rd_dump *dump;      /* every goroutine's stack, taken on demand
+                                  (model_dump_all) for grouping by stack;
+                                  NULL */
+    struct rd_sym *dump_sym;   /* its symbols; NULL without libdw */
+    int64_t dump_at;           /* model time it was taken */
 };
 
 /* Attach to pid (rd_attach) or to a saved image file; returns RD_OK or an
@@ -78,6 +83,11 @@ int model_open_mem(struct model *m, const void *buf, size_t len);
  * Returns RD_OK, or the error of the first snapshot (no snapshot yet). */
 int model_refresh(struct model *m);
 void model_close(struct model *m);
+/* Ask the agent for the stacks of every goroutine (up to 32 frames each)
+ * into m->dump, replacing an older one; RD_OK or the RD_E* of the
+ * request (RD_ESTALE after the exit, RD_ENODUMP for an image...). */
+int model_dump_all(struct model *m);
+void model_dump_drop(struct model *m);
 /* Analyse the snapshot for leaks now (m->leaks; NULL if it failed). */
 void model_find_leaks(struct model *m);
 #define MODEL_LEAKS_EVERY INT64_C(5000000000)
@@ -299,6 +309,14 @@ void view_picker_set(struct view *v, const struct rd_proc *procs, size_t n);
  * fails: an error becomes a line of the text. */
 char *view_stack_text(struct model *m, const int64_t *goids, size_t n);
 
+/* Is the module at path libgrt itself (libgrt.so.0, libgrt-0.1.so)? */
+bool view_stack_is_libgrt(const char *path);
+/* "func (file.c:42)" of dg's first frame that is not libgrt's own
+ * (symbolised with sym; a bare pc without it); "" when it has none.
+ * Returns buf. */
+char *view_stack_where(struct rd_sym *sym, const struct rd_dump_g *dg,
+                       char *buf, size_t len);
+
 /* ---- batch.c ---- */
 
 struct batch_opts {
@@ -307,7 +325,8 @@ struct batch_opts {
     bool invert;
     const char *filter;
     bool tree;
-    bool stacks; /* leaks view: print each group's stack */
+    bool stacks;       /* the stack of each row's goroutine */
+    bool stack_groups; /* groups view: by unwound stack (a full dump) */
     int graph_width;
 };
 /* Print the header and each view of m to f. */

@@ -44,7 +44,8 @@ static const char usage_text[] =
     "  -r, --reverse        invert the sort order\n"
     "  -f, --filter TERMS   only rows containing every term (ignoring case)\n"
     "  -t, --tree           tree by parent goroutine\n"
-    "      --stacks         batch: the stack of each leak group's goroutine\n"
+    "      --stacks         batch: the stack of each row's goroutine\n"
+    "      --stack-groups   batch: groups by unwound stack (one full dump)\n"
     "  -L, --leak-threshold SECS  blocked this long is a suspected leak\n"
     "                       (default 10)\n"
     "  -M, --no-color       monochrome\n"
@@ -227,7 +228,7 @@ static int run_bench(const struct gtop_opts *go, long n)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_IMAGE = 256, OPT_STACKS, OPT_GRAPH, OPT_BENCH };
+    enum { OPT_IMAGE = 256, OPT_STACKS, OPT_GRAPH, OPT_BENCH, OPT_SGROUPS };
     static const struct option longopts[] = {
         {"pid", required_argument, NULL, 'p'},
         {"delay", required_argument, NULL, 'd'},
@@ -239,6 +240,7 @@ int main(int argc, char **argv)
         {"filter", required_argument, NULL, 'f'},
         {"tree", no_argument, NULL, 't'},
         {"stacks", no_argument, NULL, OPT_STACKS},
+        {"stack-groups", no_argument, NULL, OPT_SGROUPS},
         {"leak-threshold", required_argument, NULL, 'L'},
         {"no-color", no_argument, NULL, 'M'},
         {"no-colour", no_argument, NULL, 'M'},
@@ -294,6 +296,9 @@ int main(int argc, char **argv)
             break;
         case OPT_STACKS:
             bo.stacks = true;
+            break;
+        case OPT_SGROUPS:
+            bo.stack_groups = true;
             break;
         case 'L':
             go.leak_threshold_ns =

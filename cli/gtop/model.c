@@ -166,8 +166,39 @@ void model_find_leaks(struct model *m)
     m->leaks_at = m->now;
 }
 
+int model_dump_all(struct model *m)
+{
+    if (!m->t || !m->snap)
+        return RD_EINVAL;
+    if (m->exited)
+        return RD_ESTALE;
+    if (m->image)
+        return RD_ENODUMP;
+    struct rd_dump *d;
+    int rc = rd_dump_request(m->t, 0, 32, 5000, &d);
+    if (rc != RD_OK)
+        return rc;
+    model_dump_drop(m);
+    m->dump = d;
+    if (rd_sym_open(d, &m->dump_sym) != RD_OK)
+        m->dump_sym = NULL;
+    m->dump_at = m->now;
+    return RD_OK;
+}
+
+void model_dump_drop(struct model *m)
+{
+    if (m->dump_sym)
+        rd_sym_close(m->dump_sym);
+    if (m->dump)
+        rd_dump_free(m->dump);
+    m->dump_sym = NULL;
+    m->dump = NULL;
+}
+
 void model_close(struct model *m)
 {
+    model_dump_drop(m);
     if (m->leaks)
         rd_leaks_free(m->leaks);
     if (m->snap)

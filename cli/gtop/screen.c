@@ -324,7 +324,8 @@ static const char help_text[] =
     "Left\n"
     "         closes, * opens all\n"
     "F6       sort menu;  < > previous / next sort column;  I invert\n"
-    "F7 s     group goroutines by creation site and state, with counts\n"
+    "F7 s     group goroutines by creation site and state, with counts;\n"
+    "         S there: by unwound stack (asks for every stack once)\n"
     "Space    tag (U untags all)\n"
     "F8 Z     pause / resume refreshing\n"
     "m        cycle the second graph (switches/s, created/s, runnable)\n"
@@ -721,6 +722,22 @@ static void list_key(struct screen *s, int ch)
         break;
     case 'm':
         s->graph = s->graph % (METER_G_COUNT - 1) + 1;
+        break;
+    case 'S':
+        if (v->ops != &view_groups_ops) {
+            snprintf(s->msg, sizeof s->msg,
+                     "S groups by stack in the groups view (s)");
+            break;
+        }
+        if (s->m.dump) {
+            model_dump_drop(&s->m);
+        } else {
+            int rc = model_dump_all(&s->m);
+            if (rc != RD_OK)
+                snprintf(s->msg, sizeof s->msg, "no stacks: %s",
+                         rd_strerror(rc));
+        }
+        update_view(s, s->cur);
         break;
     }
 }

@@ -64,8 +64,7 @@ static void out_printf(struct out *o, const char *fmt, ...)
         out_write(o, line, strlen(line));
 }
 
-/* Is the frame's module libgrt itself (libgrt.so.0, libgrt-0.1.so)? */
-static bool module_is_libgrt(const char *path)
+bool view_stack_is_libgrt(const char *path)
 {
     if (!path)
         return false;
@@ -76,7 +75,32 @@ static bool module_is_libgrt(const char *path)
 
 static bool internal(const struct rd_frame_info *f)
 {
-    return module_is_libgrt(f->module) || strncmp(f->func, "grt__", 5) == 0;
+    return view_stack_is_libgrt(f->module) || strncmp(f->func, "grt__", 5) == 0;
+}
+
+char *view_stack_where(struct rd_sym *sym, const struct rd_dump_g *dg,
+                       char *buf, size_t len)
+{
+    buf[0] = 0;
+    for (uint32_t i = 0; i < dg->npcs; i++) {
+        struct rd_frame_info fi;
+        memset(&fi, 0, sizeof fi);
+        if (!sym || rd_sym_lookup(sym, dg->pcs[i], i > 0, &fi) != RD_OK ||
+            !fi.func[0]) {
+            snprintf(buf, len, "0x%llx", (unsigned long long)dg->pcs[i]);
+            return buf;
+        }
+        if (internal(&fi))
+            continue;
+        const char *b = strrchr(fi.file, '/');
+        if (fi.file[0])
+            snprintf(buf, len, "%s (%s:%d)", fi.func, b ? b + 1 : fi.file,
+                     fi.line);
+        else
+            snprintf(buf, len, "%s", fi.func);
+        return buf;
+    }
+    return buf;
 }
 
 /* One goroutine of dump d, with symbols from sym (NULL: none).  As gdump
@@ -181,7 +205,8 @@ char *view_stack_text(struct model *m, const int64_t *goids, size_t n)
                             : rd_dump_request(m->t, goids[k], 0, 2000, &d);
         if (rc != RD_OK) {
             out_printf(&o, "goroutine %lld: no stack: %s\n\n",
-                       (long long)goids[k], rd_strerror(rc));
+                       (long long)goids[k],
+                       m->image ? "a saved image holds none" : rd_strerror(rc));
             continue;
         }
         struct rd_sym *sym = NULL;
