@@ -505,6 +505,31 @@ START_TEST(t_leaks)
 }
 END_TEST
 
+/* Views with nothing to show build fine (no leak under a long threshold,
+ * a filter that drops everything). */
+START_TEST(t_empty_views)
+{
+    m.leak_threshold_ns = INT64_C(3600000000000);
+    model_find_leaks(&m);
+    ck_assert_ptr_nonnull(m.leaks);
+    ck_assert_uint_eq(m.leaks->ngroups, 0);
+    for (size_t i = 0; i < view_nall; i++) {
+        struct view v;
+        panel_init(&v, view_all[i]);
+        ck_assert_int_eq(panel_update(&v, &m), RD_OK);
+        panel_set_filter(&v, "nothing-matches-this");
+        ck_assert_int_eq(panel_layout(&v), RD_OK);
+        ck_assert_uint_eq(v.nrows, 0);
+        ck_assert_ptr_null(panel_item(&v, 0));
+        panel_free(&v);
+    }
+    struct view v;
+    build(&v, &view_leaks_ops);
+    ck_assert_uint_eq(v.nitems, 0);
+    panel_free(&v);
+}
+END_TEST
+
 START_TEST(t_batch)
 {
     char *text = NULL;
@@ -668,6 +693,7 @@ static Suite *gtop_model_suite(void)
     tcase_add_test(tc, t_procs);
     tcase_add_test(tc, t_chans);
     tcase_add_test(tc, t_leaks);
+    tcase_add_test(tc, t_empty_views);
     tcase_add_test(tc, t_batch);
     tcase_add_test(tc, t_bad_image);
     suite_add_tcase(s, tc);

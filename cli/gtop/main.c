@@ -145,8 +145,9 @@ static int run_batch(const struct gtop_opts *go, const struct batch_opts *bo,
             model_refresh(&m);
             fputc('\n', stdout);
         }
-        if (batch_print(stdout, &m, bo) != RD_OK) {
-            fprintf(stderr, "gtop: out of memory\n");
+        rc = batch_print(stdout, &m, bo);
+        if (rc != RD_OK) {
+            fprintf(stderr, "gtop: %s\n", rd_strerror(rc));
             model_close(&m);
             return 1;
         }

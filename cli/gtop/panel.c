@@ -154,7 +154,7 @@ void panel_free(struct view *v)
 
 void *panel_items(struct view *v, size_t n)
 {
-    if (n > v->capitems) {
+    if (n > v->capitems || !v->items) { /* never NULL, even for 0 */
         size_t nc = n < 64 ? 64 : n + n / 2;
         void *p = realloc(v->items, nc * v->ops->item_size);
         if (!p)
