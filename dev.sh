@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dev.sh - the commands a new user runs (README.md), also used by CI.
 #
-#   ./dev.sh demo         install what is missing, build, show grt at work
+#   ./dev.sh demo         install what is missing, build, open gtop on a
+#                         running demo (batch output without a terminal)
 #   ./dev.sh test         install what is missing, build, run the test suite
 #   ./dev.sh sanitizers   the suite under ASan+UBSan (build-asan/) and TSan
 #                         (build-tsan/; gcc, or clang if gcc's TSan fails)
@@ -26,6 +27,10 @@ pkgs=(autoconf automake libtool pkg-config make gcc libc6-dev libncurses-dev
 # For tests only: dot checks gdump --graph, python3 its --json (each check
 # skips with a message when its tool is missing).
 pkgs+=(graphviz python3)
+
+# What the tests need beyond the build: tmux drives gtop's screen in
+# tests/gtop-tmux.sh (skipped without it).
+test_pkgs=(tmux)
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
 
@@ -163,18 +168,40 @@ EOF
 case "${1:-}" in
 demo)
     build
-    if [ -x build/demos/goroutines ]; then
-        say "grt at work: the goroutines demo, then the M:N model"
-        build/demos/goroutines --quick
-        if [ -x build/demos/mn_model ]; then
-            build/demos/mn_model --quick
-        fi
+    # A lively demo with a leak (leak_detection --forever: 10 leaked
+    # goroutines, a producer and a consumer) watched by gtop: the screen
+    # on a terminal (q quits), one batch-mode report otherwise.
+    if [ ! -x build/cli/gtop/gtop ]; then
+        say "built, but without gtop (configure found no ncursesw)"
+        exit 1
+    fi
+    log=$(mktemp "${TMPDIR:-/tmp}/grt-demo.XXXXXX")
+    build/demos/leak_detection --forever >"$log" 2>&1 &
+    demo_pid=$!
+    trap 'kill $demo_pid 2>/dev/null; rm -f "$log"' EXIT
+    for _ in $(seq 100); do
+        grep -q 'working with' "$log" && break
+        kill -0 $demo_pid 2>/dev/null || break
+        sleep 0.1
+    done
+    if ! grep -q 'working with' "$log"; then
+        cat "$log" >&2
+        say "the demo did not start"
+        exit 1
+    fi
+    cat "$log" >&2
+    if [ -t 0 ] && [ -t 1 ]; then
+        say "gtop on the leak_detection demo (pid $demo_pid); q quits"
+        build/cli/gtop/gtop -p $demo_pid -L 1
     else
-        say "built; the demos are not there yet (build/demos/goroutines)"
+        sleep 1.5 # a second of samples for the rates and leak threshold
+        say "no terminal: gtop's batch mode on the leak_detection demo"
+        build/cli/gtop/gtop -b -n 1 -p $demo_pid -L 1 -v goroutines,leaks
     fi
     ;;
 test)
     build
+    install_missing "${test_pkgs[@]}"
     check_in build
     say "all tests passed"
     ;;
@@ -193,7 +220,7 @@ distcheck)
     say "distcheck passed"
     ;;
 sanitizers)
-    install_missing "${pkgs[@]}"
+    install_missing "${pkgs[@]}" "${test_pkgs[@]}"
     bootstrap
     configure_in build-asan --enable-sanitizers=address,undefined
     build_in build-asan

@@ -41,6 +41,12 @@
  *
  * finds them: ten goroutines created at the same grt_go, blocked in the
  * same send (tests/gdump-demo.sh does this).
+ *
+ * --forever is --hold with work to watch, for gtop (./dev.sh demo and
+ * tests/gtop-tmux.sh): the leak stays and a named producer and consumer
+ * pass numbers on a channel "jobs" every millisecond until the program is
+ * killed: 13 goroutines live (main, the 10 leaked searchers blocked on
+ * their "reply" channels, producer, consumer).
  */
 #include "config.h"
 
@@ -70,6 +76,24 @@ struct search {
 static grt_chan *backend_gate; /* closed when the backend finally answers */
 static int64_t settle_ns;
 static int hold; /* --hold: stay with the leak, for gdump */
+static int forever; /* --forever: hold, and keep working, for gtop */
+static grt_chan *jobs; /* --forever: producer to consumer */
+
+static void producer(void *arg)
+{
+    (void)arg;
+    for (int i = 0;; i++) {
+        grt_chan_send(jobs, &i);
+        grt_sleep(1000000); /* 1 ms */
+    }
+}
+
+static void consumer(void *arg)
+{
+    (void)arg;
+    for (;;)
+        grt_chan_recv(jobs, NULL);
+}
 
 /* The slow backend: answers only once the gate is open. */
 static int backend(int query)
@@ -98,6 +122,7 @@ static void searcher(void *arg)
 static int search(struct search *s, int64_t timeout_ns)
 {
     s->reply = grt_chan_make(sizeof(int), s->how == FIXED_BUFFERED ? 1 : 0);
+    grt_chan_set_name(s->reply, "reply");
     if (s->how == FIXED_CONTEXT)
         s->ctx = grt_ctx_with_cancel(grt_ctx_background());
     grt_go(searcher, s);
@@ -144,6 +169,18 @@ static int run(enum variant how)
            variant_name[how], timeouts, NSEARCHES, before, after,
            after - before);
 
+    if (how == LEAKY && forever) {
+        jobs = grt_chan_make(sizeof(int), 0);
+        grt_chan_set_name(jobs, "jobs");
+        grt_go_named("producer", producer, NULL);
+        grt_go_named("consumer", consumer, NULL);
+        printf("working with %d leaked goroutines until killed: gtop -p "
+               "%ld\n",
+               after - before, (long)getpid());
+        fflush(stdout);
+        for (;;)
+            grt_sleep(1000000000);
+    }
     if (how == LEAKY && hold) {
         printf("holding %d leaked goroutines: gdump --leaks --threshold "
                "100ms %ld\n",
@@ -176,7 +213,8 @@ int main(int argc, char **argv)
 {
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     hold = argc > 1 && strcmp(argv[1], "--hold") == 0;
-    quick |= hold;
+    forever = argc > 1 && strcmp(argv[1], "--forever") == 0;
+    quick |= hold | forever;
     settle_ns = quick ? 200000000 : 1000000000;
 
     printf("=== leak_detection: %d searches that time out ===\n", NSEARCHES);
