@@ -23,6 +23,9 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # it is only a Recommends of gcc, and apt runs with --no-install-recommends.
 pkgs=(autoconf automake libtool pkg-config make gcc libc6-dev libncurses-dev
       libunwind-dev check libdw-dev)
+# What only the test suite needs: a real Prometheus for grt-exporter's
+# end-to-end test (tests/exporter-prometheus.sh).
+test_pkgs=(prometheus)
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
 
@@ -171,6 +174,7 @@ demo)
     fi
     ;;
 test)
+    install_missing "${pkgs[@]}" "${test_pkgs[@]}"
     build
     check_in build
     say "all tests passed"
