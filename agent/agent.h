@@ -131,6 +131,34 @@ static inline void agent_g_state(struct g *gp)
     STORE_REL(&r->state, gen | (uint32_t)gp->wait_reason << 8 | st);
 }
 
+/*
+ * gp (running, about to park on a mutex: sync.c's slow paths only) saw
+ * owner as the mutex's holder (0: unknown).  Publishes it as the
+ * record's wait_owner, and the time of gp's own last unlock of a mutex
+ * with waiters as its unlock_ns (docs/shm-abi.md, "Mutex owners"): wait
+ * fields, stored now, while the record's status is RUNNING, and made
+ * visible by the release of the parking state word (G1, G2 in
+ * agent_g_state).  Two relaxed stores, on the path that parks.
+ */
+static inline void agent_g_wait_owner(struct g *gp, int64_t owner)
+{
+    struct grt_shm_g *r = gp->agent_rec;
+    STORE_RLX(&r->wait_owner, owner);
+    STORE_RLX(&r->unlock_ns, gp->agent_unlock_ns);
+}
+
+/*
+ * gp unlocked a mutex that had waiters (sync.c's unlock slow paths).
+ * Kept in gp and published only when gp parks on a mutex: a reader needs
+ * it only for a holder that is itself parked on one (a cycle).  One
+ * relaxed load of the coarse clock and a store into gp; the fast unlock
+ * path pays nothing.
+ */
+static inline void agent_g_unlocked(struct g *gp)
+{
+    gp->agent_unlock_ns = coarse_now();
+}
+
 /* An M was created (before its thread starts).  Nothing to do: the
  * sampler finds Ms on grt__sched.allm. */
 static inline void agent_m_new(struct m *mp) { (void)mp; }

@@ -7,7 +7,7 @@ noinst_HEADERS += cli/reader/reader.h cli/reader/reader_int.h \
 	cli/reader/format.h cli/reader/leaks.h
 cli_libgrtreader_la_SOURCES = cli/reader/attach.c cli/reader/validate.c \
 	cli/reader/snapshot.c cli/reader/dump.c cli/reader/symbolize.c \
-	cli/reader/format.c
+	cli/reader/format.c cli/reader/leaks.c
 # The dump formatter is also the runtime's (panics, grt_dump): one shape.
 libgrt_la_SOURCES += cli/reader/format.c
 cli_libgrtreader_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli/reader

@@ -224,6 +224,10 @@ struct g {
     const char *agent_site_caller; /* when a G struct is reused for the */
     int32_t agent_site_line;     /* same site; owner of the G only */
     uint32_t agent_site;         /* site index + 1, 0 unknown */
+    int64_t agent_unlock_ns;     /* coarse ns of its last unlock of a
+                                    mutex with waiters (sync.c), published
+                                    when it parks on a mutex; owner of
+                                    the G */
 };
 
 /* ---- machine (OS thread) ---- */

@@ -20,6 +20,16 @@
  * mutex records its owner's goroutine id in owner_ (relaxed; a hint for
  * the wait-for graph: any goroutine may unlock, as in Go).
  *
+ * Mutex owners for the wait-for graph (gdump --leaks, docs/shm-abi.md):
+ * a goroutine about to park on a mutex publishes the owner_ it sees as
+ * its record's wait_owner, and a goroutine that unlocks a mutex with
+ * waiters stamps its record's unlock_ns, so a reader can tell a current
+ * edge from one whose holder has let go since.  Both happen on slow
+ * paths only (the lock fast path already stores owner_, in the cache line
+ * it has just written); the fast unlock pays nothing.  Rejected: having
+ * each new owner rewrite its waiters' records (a walk of the semaphore
+ * queue on every contended hand-over).
+ *
  * Not as Go: a C function cannot panic through grt_once_do, but one that
  * calls grt_goexit leaves the Once locked and not done for ever (Go's
  * defers would unlock it).  The sync.Cond copy checker has no C analogue.
@@ -27,6 +37,7 @@
 #include "config.h"
 
 #include "rt.h"
+#include "agent.h"
 
 /* Every function here may run before the runtime has started; those that
  * may park reach getm() (which starts it) before parking. */
@@ -139,6 +150,12 @@ static void mutex_lock_slow(grt_mutex *m, enum wait_reason r, void *obj)
         bool lifo = wait_start != 0;
         if (wait_start == 0)
             wait_start = grt__nanotime();
+        /* Our CAS counted us as a waiter after the holder's locking CAS,
+         * which precedes its owner_ store, and after the last unlock's
+         * zeroing of owner_: we see the holder or 0, never an earlier
+         * one.  Any unlock from now on sees us and takes the slow path,
+         * which stamps unlock_ns. */
+        agent_g_wait_owner(getg(), LOAD_RLX(&m->owner_));
         grt__sema_acquire(&m->sema_, lifo, r, obj);
         starving =
             starving || grt__nanotime() - wait_start > STARVATION_THRESHOLD_NS;
@@ -196,6 +213,7 @@ static void mutex_unlock_slow(grt_mutex *m, int32_t nstate)
 {
     if (!((nstate + MUTEX_LOCKED) & MUTEX_LOCKED))
         grt__fatal("sync: unlock of unlocked mutex");
+    agent_g_unlocked(getg());
     if (!(nstate & MUTEX_STARVING)) {
         int32_t old = nstate;
         for (;;) {
@@ -245,7 +263,8 @@ void grt_rwmutex_rlock(grt_rwmutex *rw)
 {
     getm();
     if (XADD(&rw->reader_count_, 1) + 1 < 0) {
-        /* A writer is pending: wait for it. */
+        /* A writer is pending: wait for it (it holds w_). */
+        agent_g_wait_owner(getg(), LOAD_RLX(&rw->w_.owner_));
         grt__sema_acquire(&rw->reader_sem_, false, WAIT_RWMUTEX_RLOCK, rw);
     }
 }
@@ -285,8 +304,11 @@ void grt_rwmutex_lock(grt_rwmutex *rw)
      * readers are active now. */
     int32_t r = XADD(&rw->reader_count_, -RWMUTEX_MAX_READERS);
     /* Wait for active readers. */
-    if (r != 0 && XADD(&rw->reader_wait_, r) + r != 0)
+    if (r != 0 && XADD(&rw->reader_wait_, r) + r != 0) {
+        /* readers hold it: no single owner to name */
+        agent_g_wait_owner(getg(), 0);
         grt__sema_acquire(&rw->writer_sem_, false, WAIT_RWMUTEX_LOCK, rw);
+    }
 }
 
 bool grt_rwmutex_trylock(grt_rwmutex *rw)
@@ -310,8 +332,10 @@ void grt_rwmutex_unlock(grt_rwmutex *rw)
         grt__fatal("sync: Unlock of unlocked RWMutex");
     /* Unblock the r readers that queued behind us (Go releases them one
      * by one; one call does the same under one root lock). */
-    if (r > 0)
+    if (r > 0) {
+        agent_g_unlocked(getg());
         grt__sema_release_n(&rw->reader_sem_, (uint32_t)r);
+    }
     /* Allow other writers to proceed. */
     grt_mutex_unlock(&rw->w_);
 }

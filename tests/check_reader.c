@@ -194,8 +194,8 @@ static void d_not_ready(struct shm_image *i)
 }
 static void d_newer(struct shm_image *i)
 {
-    HDR(i)->version = 3;
-    HDR(i)->compat_version = 2;
+    HDR(i)->version = RD_SHM_VERSION + 2;
+    HDR(i)->compat_version = RD_SHM_VERSION + 1;
 }
 static void d_newer_additive(struct shm_image *i)
 {

@@ -33,7 +33,7 @@ START_TEST(t_constants)
     /* "GRTSHM\0\1" in memory order on a little-endian machine */
     uint64_t m = GRT_SHM_MAGIC;
     ck_assert_int_eq(memcmp(&m, "GRTSHM\0\1", 8), 0);
-    ck_assert_int_eq(GRT_SHM_VERSION, 1);
+    ck_assert_int_eq(GRT_SHM_VERSION, 2);
     ck_assert_int_eq(GRT_SHM_COMPAT, 1);
     ck_assert_int_eq(GRT_SHM_PAGE, 4096);
     ck_assert_int_eq(GRT_SHM_T_INFO, 0);
@@ -126,6 +126,8 @@ START_TEST(t_records)
     ck_assert_int_eq(OFF(grt_shm_g, stack_reserved), 64);
     ck_assert_int_eq(OFF(grt_shm_g, stack_committed), 72);
     ck_assert_int_eq(OFF(grt_shm_g, name), 80);
+    ck_assert_int_eq(OFF(grt_shm_g, wait_owner), 112);
+    ck_assert_int_eq(OFF(grt_shm_g, unlock_ns), 120);
 
     ck_assert_int_eq(SZ(grt_shm_m), 64);
     ck_assert_int_eq(OFF(grt_shm_m, seq), 0);

@@ -15,6 +15,7 @@
 
 #include "testutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -143,4 +144,28 @@ void tu_wait_goroutines(int n)
 {
     while (grt_num_goroutine() > n)
         grt_yield();
+}
+
+int tu_run_suite_agent_dir(Suite *s, char *dir_template)
+{
+    if (!mkdtemp(dir_template)) {
+        perror("mkdtemp");
+        return 99;
+    }
+    setenv("GRT_AGENT_DIR", dir_template, 1);
+    int rc = tu_run_suite(s);
+    DIR *d = opendir(dir_template);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            char p[4200];
+            snprintf(p, sizeof p, "%s/%s", dir_template, e->d_name);
+            unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(dir_template);
+    return rc;
 }

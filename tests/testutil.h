@@ -9,7 +9,8 @@
  * half-dead in every child).  See STYLE.md, "Tests with Check".
  *
  * What is here:
- *   tu_run_suite   the body of every program's main(): fork mode only.
+ *   tu_run_suite   the body of every program's main(): fork mode only
+ *                  (tu_run_suite_agent_dir: with a private segment dir).
  *   tu_child       run a function in a fresh child process, capture its
  *                  stderr and exit status, to check Go's exact panic and
  *                  fatal-error words.
@@ -62,6 +63,14 @@
  * before anything starts the runtime.  Allocates; never parks.
  */
 int tu_run_suite(Suite *s);
+
+/*
+ * tu_run_suite with the agent's segments in a private directory: makes
+ * one from dir_template (mkdtemp; "/dev/shm/grt-check-foo-XXXXXX"), sets
+ * GRT_AGENT_DIR to it, runs s, then empties and removes it.  99 when the
+ * directory cannot be made.
+ */
+int tu_run_suite_agent_dir(Suite *s, char *dir_template);
 
 /*
  * Run fn in a forked child as if it were a program's main(): the child

@@ -32,7 +32,7 @@ extern "C" {
 
 /* The newest segment version this reader knows; it accepts segments
  * whose compat_version is at most this. */
-#define RD_SHM_VERSION 1
+#define RD_SHM_VERSION 2
 
 /* ---- errors ---- */
 
@@ -144,6 +144,12 @@ struct rd_g {
     uint64_t stack_reserved;
     uint64_t stack_committed;
     char name[32];           /* NUL-terminated */
+    /* segment version 2; 0 from a version-1 writer: */
+    int64_t wait_owner;      /* WAITING on a mutex: the holder's goid it
+                                saw when it parked; 0 unknown */
+    int64_t unlock_ns;       /* WAITING on a mutex: its last unlock of
+                                a mutex with waiters before it parked
+                                (CLOCK_MONOTONIC ns); 0 never */
 };
 
 struct rd_m {

@@ -55,6 +55,8 @@ static void fill_g(struct rd_g *o, const struct grt_shm_g *r, uint32_t slot)
     o->stack_reserved = r->stack_reserved;
     o->stack_committed = r->stack_committed;
     rd__copy_str(o->name, r->name, sizeof o->name);
+    o->wait_owner = r->wait_owner;
+    o->unlock_ns = r->unlock_ns;
 }
 
 static int read_goroutines(const struct rd_layout *lay, struct rd_snapshot *s)

@@ -1,6 +1,6 @@
 /*
  * grt/shm_abi.h - the layout of the shared-memory segment a grt program
- * publishes its live state in, version 1.  Shared by the writer (libgrt's
+ * publishes its live state in, version 2.  Shared by the writer (libgrt's
  * agent/) and every reader (cli/reader/); installed, so that tools outside
  * this tree can read the segment too.  The prose specification, enough to
  * write a reader in another language, is docs/shm-abi.md.
@@ -53,7 +53,7 @@ extern "C" {
 #endif
 
 #define GRT_SHM_MAGIC UINT64_C(0x01004D4853545247) /* "GRTSHM\0\1" LE */
-#define GRT_SHM_VERSION 1 /* bump on any layout change */
+#define GRT_SHM_VERSION 2 /* bump on any layout change */
 #define GRT_SHM_COMPAT 1  /* oldest reader version that can read this */
 #define GRT_SHM_PAGE 4096 /* unit of alignment of every region */
 #define GRT_SHM_READ_TRIES 64 /* seqlock retries before "torn" */
@@ -227,7 +227,23 @@ struct grt_shm_g {
                                  the sampler now and then; independent of
                                  state: one atomic 8-byte load; 0 unknown */
     char name[32];           /* label, "" if none */
-    uint8_t reserved[16];    /* zero */
+    /* Version 2 (carved from reserved[16]; zero in version 1): */
+    int64_t wait_owner;      /* WAITING for a sync.Mutex.Lock,
+                                sync.RWMutex.Lock or sync.RWMutex.RLock:
+                                the goid the mutex named as its holder
+                                just before the goroutine parked (for
+                                RLock, the writer's), 0 unknown (readers
+                                hold it, or not yet recorded).  A wait
+                                field: written while RUNNING */
+    int64_t unlock_ns;       /* with wait_owner (same statuses, written
+                                likewise): CLOCK_MONOTONIC ns (the
+                                runtime's coarse clock) of this
+                                goroutine's last unlock of a mutex that
+                                had waiters, before it parked; 0 never.
+                                An edge "W waits for X = W.wait_owner" is
+                                current while X is parked on a mutex too
+                                and X.unlock_ns < W.wait_since - 10 ms
+                                (docs/shm-abi.md, "Mutex owners") */
 };
 
 /* ---- threads (GRT_SHM_T_M) and processors (GRT_SHM_T_P) ---- */
@@ -525,7 +541,8 @@ GRT_SHM__PIN(grt_shm_g, reserved0, 60);
 GRT_SHM__PIN(grt_shm_g, stack_reserved, 64);
 GRT_SHM__PIN(grt_shm_g, stack_committed, 72);
 GRT_SHM__PIN(grt_shm_g, name, 80);
-GRT_SHM__PIN(grt_shm_g, reserved, 112);
+GRT_SHM__PIN(grt_shm_g, wait_owner, 112);
+GRT_SHM__PIN(grt_shm_g, unlock_ns, 120);
 GRT_SHM__ASSERT(sizeof(struct grt_shm_g) == 128, "grt_shm_g size");
 
 GRT_SHM__PIN(grt_shm_m, seq, 0);
