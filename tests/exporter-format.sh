@@ -20,6 +20,8 @@ main=$TGT_PID
 odd=$'we"ird\\na\nme'
 start_target "$odd" --park 5
 weird=$TGT_PID
+start_target deadlocked --cycle
+cyc=$TGT_PID
 
 # main: 50 parked + 3 leaked + 2 busy + main itself
 poll "goroutines of $main" 30 at_least 56 go_goroutines pid="$main"
@@ -46,7 +48,15 @@ v=$(value grt_blocked_channels pid="$main")
 v=$(value grt_longest_wait_seconds pid="$main")
 awk -v v="${v:-0}" 'BEGIN { exit !(v > 0.2) }' ||
     fail "longest wait ${v:-none}, want > 0.2 s"
-ok "goroutines by state, wait reasons, blocked channels, leaks"
+ok "goroutines by state, wait reasons, blocked channels, suspected leaks"
+
+poll "proven leaks (a mutex cycle) of $cyc" 30 \
+    at_least 2 grt_leak_proven_goroutines pid="$cyc"
+v=$(value grt_waiting_goroutines pid="$cyc" reason="sync.Mutex.Lock")
+[ "${v:-0}" -eq 2 ] || fail "mutex waiters of $cyc: ${v:-none}, want 2"
+[ "$(value grt_leak_all_asleep pid="$cyc")" = 0 ] ||
+    fail "$cyc claimed all asleep while its main sleeps on a timer"
+ok "proven leaks: a wait-for cycle of two mutexes"
 
 # every family the exporter promises, each present for the target
 for fam in go_goroutines go_threads go_info go_memstats_alloc_bytes \

@@ -4,7 +4,7 @@
  * of goroutines switching, and lives until killed (or --seconds pass, so
  * a test that dies never leaves it behind).
  *
- *   exporter_target [--park N] [--leak N] [--busy] [--seconds S]
+ *   exporter_target [--park N] [--leak N] [--busy] [--cycle] [--seconds S]
  *
  *   --park N    N goroutines blocked receiving from one channel that is
  *               never sent to (wait reason "chan receive")
@@ -13,6 +13,8 @@
  *               waited longer than the exporter's threshold
  *   --busy      two goroutines ping-pong a message every millisecond, so
  *               context-switch counters move
+ *   --cycle     two goroutines deadlock on two mutexes (each holds one and
+ *               waits for the other): proven leaks, while main sleeps
  *   --seconds S exit after S seconds (default 300)
  *
  * Prints "ready" on stdout once every goroutine has been started.  Started
@@ -44,6 +46,20 @@ static void leaked(void *arg)
     grt_chan_send(c, &v);
 }
 
+static grt_mutex m1 = GRT_MUTEX_INIT, m2 = GRT_MUTEX_INIT;
+static grt_wg both_locked = GRT_WG_INIT;
+
+/* Lock one mutex, wait until the other goroutine holds the other, then
+ * lock that one: a wait-for cycle neither can leave. */
+static void cycler(void *arg)
+{
+    bool first = arg != NULL;
+    grt_mutex_lock(first ? &m1 : &m2);
+    grt_wg_done(&both_locked);
+    grt_wg_wait(&both_locked);
+    grt_mutex_lock(first ? &m2 : &m1);
+}
+
 static void pinger(void *arg)
 {
     (void)arg;
@@ -65,7 +81,7 @@ static void ponger(void *arg)
 int main(int argc, char **argv)
 {
     long npark = 0, nleak = 0, seconds = 300;
-    int busy = 0;
+    int busy = 0, cycle = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--park") == 0 && i + 1 < argc)
             npark = atol(argv[++i]);
@@ -75,10 +91,12 @@ int main(int argc, char **argv)
             seconds = atol(argv[++i]);
         else if (strcmp(argv[i], "--busy") == 0)
             busy = 1;
+        else if (strcmp(argv[i], "--cycle") == 0)
+            cycle = 1;
         else {
             fprintf(stderr,
                     "usage: exporter_target [--park N] [--leak N] [--busy] "
-                    "[--seconds S]\n");
+                    "[--cycle] [--seconds S]\n");
             return 2;
         }
     }
@@ -93,6 +111,11 @@ int main(int argc, char **argv)
         pong = grt_chan_make(sizeof(int), 0);
         grt_go(pinger, NULL);
         grt_go(ponger, NULL);
+    }
+    if (cycle) {
+        grt_wg_add(&both_locked, 2);
+        grt_go(cycler, &m1);
+        grt_go(cycler, NULL);
     }
     printf("ready\n");
     fflush(stdout);

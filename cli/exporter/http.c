@@ -248,13 +248,12 @@ static void on_readable(struct client *c, const struct exporter_opts *o)
                 break;
             continue;
         }
-        if (n == 0) { /* peer closed: finish what we owe, then close */
-            if (!c->out.len) {
-                client_close(c);
-                return;
-            }
+        if (n == 0) { /* peer closed its end: answer what came, close */
+            parse_requests(c, o);
             c->close_after = true;
-            break;
+            if (!c->out.len)
+                client_close(c);
+            return;
         }
         if (errno == EINTR)
             continue;
