@@ -18,9 +18,14 @@
  *       send stdin as is and half-close (unless "keep": then the server
  *       must close by itself), print everything the server answers until
  *       it closes (or the timeout); exit 1 when it cannot connect.
+ *   expo_check json FILE [KEY]
+ *       exit 0 if FILE is valid JSON (RFC 8259, strictly), 1 if not; with
+ *       KEY, print every string member named KEY (the dashboard's PromQL
+ *       "expr"s), unescaped, one per line.
  *   expo_check selftest
- *       run the checker on built-in valid and invalid pages: every
- *       invalid one must be refused and every valid one accepted.
+ *       run the checkers on built-in valid and invalid pages and JSON
+ *       texts: every invalid one must be refused, every valid one
+ *       accepted.
  *
  * The grammar checked (prometheus/docs "Exposition formats", and what
  * Prometheus' own text parser accepts, stricter where grt-exporter
@@ -442,6 +447,193 @@ static char *slurp(const char *path, size_t *n)
     return b;
 }
 
+/* ---- JSON (the Grafana dashboard) ---- */
+
+/* A strict RFC 8259 syntax check by recursive descent; with want_key,
+ * print the value of every string member of that name (unescaped, one
+ * per line).  Depth is bounded. */
+struct json {
+    const char *p, *end;
+    const char *want_key;
+    bool bad;
+};
+
+static void j_ws(struct json *j)
+{
+    while (j->p < j->end &&
+           (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+        j->p++;
+}
+
+/* Parse a string; into out (malloc'd, unescaped, \uXXXX kept as is) if
+ * out is not NULL. */
+static void j_string(struct json *j, char **out)
+{
+    if (j->p >= j->end || *j->p != '"') {
+        j->bad = true;
+        return;
+    }
+    j->p++;
+    char *o = out ? malloc((size_t)(j->end - j->p) + 1) : NULL;
+    size_t n = 0;
+    while (j->p < j->end && *j->p != '"') {
+        unsigned char c = (unsigned char)*j->p;
+        if (c < 0x20) {
+            j->bad = true;
+            break;
+        }
+        if (c == '\\') {
+            if (j->p + 1 >= j->end) {
+                j->bad = true;
+                break;
+            }
+            char e = j->p[1];
+            const char *map = strchr("\"\\/bfnrtu", e);
+            if (!e || !map) {
+                j->bad = true;
+                break;
+            }
+            if (e == 'u') {
+                for (int k = 2; k < 6; k++)
+                    if (j->p + k >= j->end ||
+                        !strchr("0123456789abcdefABCDEF", j->p[k]) ||
+                        !j->p[k])
+                        j->bad = true;
+                if (o)
+                    for (int k = 0; k < 6 && j->p + k < j->end; k++)
+                        o[n++] = j->p[k];
+                j->p += 6;
+                continue;
+            }
+            if (o)
+                o[n++] = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r'
+                         : e == 'b' ? '\b' : e == 'f' ? '\f' : e;
+            j->p += 2;
+            continue;
+        }
+        if (o)
+            o[n++] = (char)c;
+        j->p++;
+    }
+    if (j->p >= j->end)
+        j->bad = true;
+    else
+        j->p++;
+    if (o) {
+        o[n] = 0;
+        *out = o;
+    }
+}
+
+static void j_value(struct json *j, int depth, const char *key);
+
+static void j_number(struct json *j)
+{
+    const char *p = j->p;
+    if (p < j->end && *p == '-')
+        p++;
+    if (p < j->end && *p == '0')
+        p++;
+    else if (p < j->end && *p >= '1' && *p <= '9')
+        while (p < j->end && *p >= '0' && *p <= '9')
+            p++;
+    else
+        j->bad = true;
+    if (p < j->end && *p == '.') {
+        p++;
+        if (p >= j->end || *p < '0' || *p > '9')
+            j->bad = true;
+        while (p < j->end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    if (p < j->end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < j->end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= j->end || *p < '0' || *p > '9')
+            j->bad = true;
+        while (p < j->end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    j->p = p;
+}
+
+static void j_value(struct json *j, int depth, const char *key)
+{
+    j_ws(j);
+    if (depth > 200 || j->p >= j->end) {
+        j->bad = true;
+        return;
+    }
+    char c = *j->p;
+    if (c == '{' || c == '[') {
+        bool obj = c == '{';
+        j->p++;
+        j_ws(j);
+        if (j->p < j->end && *j->p == (obj ? '}' : ']')) {
+            j->p++;
+            return;
+        }
+        for (;;) {
+            char *k = NULL;
+            if (obj) {
+                j_ws(j);
+                j_string(j, &k);
+                j_ws(j);
+                if (j->bad || j->p >= j->end || *j->p != ':') {
+                    j->bad = true;
+                    free(k);
+                    return;
+                }
+                j->p++;
+            }
+            j_value(j, depth + 1, k);
+            free(k);
+            if (j->bad)
+                return;
+            j_ws(j);
+            if (j->p < j->end && *j->p == ',') {
+                j->p++;
+                continue;
+            }
+            if (j->p < j->end && *j->p == (obj ? '}' : ']')) {
+                j->p++;
+                return;
+            }
+            j->bad = true;
+            return;
+        }
+    } else if (c == '"') {
+        bool want = key && j->want_key && !strcmp(key, j->want_key);
+        char *v = NULL;
+        j_string(j, want ? &v : NULL);
+        if (v && !j->bad)
+            printf("%s\n", v);
+        free(v);
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+        j_number(j);
+    } else {
+        static const char *const lit[] = {"true", "false", "null"};
+        for (int i = 0; i < 3; i++) {
+            size_t n = strlen(lit[i]);
+            if ((size_t)(j->end - j->p) >= n && !strncmp(j->p, lit[i], n)) {
+                j->p += n;
+                return;
+            }
+        }
+        j->bad = true;
+    }
+}
+
+/* Is text valid JSON?  Prints the want_key members on the way. */
+static bool json_ok(const char *text, size_t n, const char *want_key)
+{
+    struct json j = {text, text + n, want_key, false};
+    j_value(&j, 0, NULL);
+    j_ws(&j);
+    return !j.bad && j.p == j.end;
+}
+
 /* ---- the self test ---- */
 
 static int selftest(void)
@@ -502,6 +694,21 @@ static int selftest(void)
         fprintf(stderr, "selftest: missing label accepted\n");
         fails++;
     }
+    static const char *const jgood[] = {"{}", "[1,-2.5e3,\"a\\n\\u00e9\",true,null]",
+                                        " {\"a\": {\"b\": [false]}} "};
+    static const char *const jbad[] = {"", "{", "[1,]", "{\"a\" 1}", "[01]",
+                                       "\"a\\x\"", "[1] 2", "{a:1}",
+                                       "[\"\t\"]", "tru", "[1.]"};
+    for (size_t i = 0; i < sizeof jgood / sizeof jgood[0]; i++)
+        if (!json_ok(jgood[i], strlen(jgood[i]), NULL)) {
+            fprintf(stderr, "selftest: good JSON %zu refused\n", i);
+            fails++;
+        }
+    for (size_t i = 0; i < sizeof jbad / sizeof jbad[0]; i++)
+        if (json_ok(jbad[i], strlen(jbad[i]), NULL)) {
+            fprintf(stderr, "selftest: bad JSON %zu accepted\n", i);
+            fails++;
+        }
     fprintf(stderr, "selftest: %s (%zu good, %zu bad pages)\n",
             fails ? "FAILED" : "ok", sizeof good / sizeof good[0],
             sizeof bad / sizeof bad[0] + 1);
@@ -674,6 +881,15 @@ int main(int argc, char **argv)
         }
         return found ? 0 : 1;
     }
+    if ((argc == 3 || argc == 4) && !strcmp(argv[1], "json")) {
+        size_t n;
+        char *t = slurp(argv[2], &n);
+        bool ok = json_ok(t, n, argc == 4 ? argv[3] : NULL);
+        free(t);
+        if (!ok)
+            fprintf(stderr, "expo_check: %s: not valid JSON\n", argv[2]);
+        return ok ? 0 : 1;
+    }
     if ((argc == 4 || argc == 5) && !strcmp(argv[1], "get"))
         return http_get(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : 10);
     if ((argc >= 3 && argc <= 5) && !strcmp(argv[1], "send"))
@@ -682,6 +898,6 @@ int main(int argc, char **argv)
 usage:
     fprintf(stderr, "usage: expo_check check FILE [--labels L,..] | query "
                     "FILE NAME [L=V..] | get HOST:PORT PATH [T] | send "
-                    "HOST:PORT [T [keep]] | selftest\n");
+                    "HOST:PORT [T [keep]] | json FILE [KEY] | selftest\n");
     return 2;
 }

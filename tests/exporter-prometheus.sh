@@ -4,7 +4,9 @@
 # temporary configuration and storage, scrapes grt-exporter every 200 ms
 # while a grt program runs; its HTTP API must then answer go_goroutines
 # and grt_context_switches_total for that program's pid, and report the
-# target up.  Skips (77) only when the prometheus binary is missing.
+# target up; every query of the Grafana dashboard (docs/grafana-grt.json)
+# must be valid PromQL and find data.  Skips (77) only when the
+# prometheus binary is missing.
 #
 # Ports are chosen at run time: the exporter takes a free one itself
 # (--listen 127.0.0.1:0); for Prometheus a throw-away exporter finds a
@@ -73,14 +75,24 @@ done
 prom_up || fail "prometheus could not get a free port in 3 attempts"
 ok "prometheus $("$PROMETHEUS" --version 2>&1 | sed -n '1s/.*version \([^ ]*\).*/\1/p') ready on 127.0.0.1:$pport"
 
-# query EXPR: Prometheus' instant query API (the expression URL-encoded)
+urlencode() {
+    local s=$1 i c h out=
+    for ((i = 0; i < ${#s}; i++)); do
+        c=${s:i:1}
+        case $c in
+        [a-zA-Z0-9._~-]) out+=$c ;;
+        *)
+            printf -v h '%%%02X' "'$c"
+            out+=$h
+            ;;
+        esac
+    done
+    printf '%s' "$out"
+}
+# query EXPR: Prometheus' instant query API
 query() {
-    local e
-    e=$(printf '%s' "$1" | sed -e 's/%/%25/g' -e 's/ /%20/g' -e 's/{/%7B/g' \
-        -e 's/}/%7D/g' -e 's/"/%22/g' -e 's/=/%3D/g' -e 's/+/%2B/g' \
-        -e 's/,/%2C/g')
-    "$CHECK" get "127.0.0.1:$pport" "/api/v1/query?query=$e" 5 \
-        >"$tmp/answer" 2>/dev/null
+    "$CHECK" get "127.0.0.1:$pport" "/api/v1/query?query=$(urlencode "$1")" \
+        5 >"$tmp/answer" 2>/dev/null
 }
 # answered EXPR: the query returns a series of the target's pid
 answered() {
@@ -107,4 +119,26 @@ poll "the target's up to be 1" 45 sh -c \
     "\"$CHECK\" get 127.0.0.1:$pport '/api/v1/query?query=up' 5 |
      grep -q '\"value\":\[[0-9.]*,\"1\"\]'"
 ok "Prometheus scrapes the exporter without errors (up == 1)"
+
+# the Grafana dashboard: valid JSON, and every panel's query valid PromQL
+# that finds data (its variables set to this target)
+dash=$top_srcdir/docs/grafana-grt.json
+"$CHECK" json "$dash" || fail "$dash is not valid JSON"
+"$CHECK" json "$dash" expr >"$tmp/exprs"
+[ "$(wc -l <"$tmp/exprs")" -ge 20 ] || fail "too few queries in $dash"
+has_data() {
+    query "$1" && grep -q '"status":"success"' "$tmp/answer" &&
+        grep -q '"result":\[{' "$tmp/answer"
+}
+nq=0
+while IFS= read -r e; do
+    q=${e//\$__rate_interval/5s}
+    q=${q//\$job/grt}
+    q=${q//\$instance/.*}
+    q=${q//\$name/prom demo}
+    q=${q//\$pid/$tgt}
+    poll "data for the dashboard's query: $q" 45 has_data "$q"
+    nq=$((nq + 1))
+done <"$tmp/exprs"
+ok "dashboard: valid JSON; its $nq queries all answer with data"
 exit 0
