@@ -171,8 +171,8 @@ static struct family *family_of(struct page *pg, const char *name)
             char base[256];
             snprintf(base, sizeof base, "%.*s", (int)(n - m), name);
             f = family_get(pg, base);
-            if (f && (!strcmp(f->type, "histogram") ||
-                      !strcmp(f->type, "summary")))
+            if (f &&
+                (!strcmp(f->type, "histogram") || !strcmp(f->type, "summary")))
                 return f;
         }
     }
@@ -496,8 +496,7 @@ static void j_string(struct json *j, char **out)
             if (e == 'u') {
                 for (int k = 2; k < 6; k++)
                     if (j->p + k >= j->end ||
-                        !strchr("0123456789abcdefABCDEF", j->p[k]) ||
-                        !j->p[k])
+                        !strchr("0123456789abcdefABCDEF", j->p[k]) || !j->p[k])
                         j->bad = true;
                 if (o)
                     for (int k = 0; k < 6 && j->p + k < j->end; k++)
@@ -506,8 +505,12 @@ static void j_string(struct json *j, char **out)
                 continue;
             }
             if (o)
-                o[n++] = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r'
-                         : e == 'b' ? '\b' : e == 'f' ? '\f' : e;
+                o[n++] = e == 'n'   ? '\n'
+                         : e == 't' ? '\t'
+                         : e == 'r' ? '\r'
+                         : e == 'b' ? '\b'
+                         : e == 'f' ? '\f'
+                                    : e;
             j->p += 2;
             continue;
         }
@@ -645,29 +648,29 @@ static int selftest(void)
         "# TYPE g gauge\ng NaN\n# TYPE h gauge\nh{x=\"1\",y=\"2\"} +Inf 12\n",
     };
     static const char *const bad[] = {
-        "",                                           /* empty */
-        "# TYPE g gauge\ng 1",                        /* no final newline */
-        "g 1\n",                                      /* no TYPE */
-        "# TYPE a counter\na 1\n",                    /* counter w/o _total */
-        "# TYPE g gauge\n# TYPE g gauge\ng 1\n",      /* TYPE twice */
+        "",                                      /* empty */
+        "# TYPE g gauge\ng 1",                   /* no final newline */
+        "g 1\n",                                 /* no TYPE */
+        "# TYPE a counter\na 1\n",               /* counter w/o _total */
+        "# TYPE g gauge\n# TYPE g gauge\ng 1\n", /* TYPE twice */
         "# HELP g x\n# HELP g y\n# TYPE g gauge\ng 1\n", /* HELP twice */
         "# TYPE g gauge\ng 1\n# TYPE h gauge\nh 1\ng{a=\"b\"} 2\n",
-        "# TYPE g gauge\ng{a=\"x\\y\"} 1\n",         /* bad escape */
-        "# TYPE g gauge\ng{a=\"x\"y\"} 1\n",          /* raw quote */
-        "# TYPE g gauge\ng{a=\"x} 1\n",               /* unterminated */
+        "# TYPE g gauge\ng{a=\"x\\y\"} 1\n", /* bad escape */
+        "# TYPE g gauge\ng{a=\"x\"y\"} 1\n", /* raw quote */
+        "# TYPE g gauge\ng{a=\"x} 1\n",      /* unterminated */
         "# HELP g bad \\q escape\n# TYPE g gauge\ng 1\n",
         "# TYPE g gauge\ng{a=\"1\"} 1\ng{a=\"1\"} 2\n", /* duplicate */
-        "# TYPE g gauge\ng{a=\"1\",a=\"2\"} 1\n",     /* label twice */
-        "# TYPE g gauge\ng{1a=\"1\"} 1\n",            /* label name */
-        "# TYPE g gauge\ng{__x=\"1\"} 1\n",           /* reserved */
-        "# TYPE 1g gauge\n",                          /* metric name */
-        "# TYPE g gauge\ng one\n",                    /* value */
-        "# TYPE g gauge\ng 1 12x\n",                  /* timestamp */
-        "# TYPE g gauges\ng 1\n",                     /* type */
-        "# TYPE g gauge\ng 1\n\n",                    /* blank line */
-        "# TYPE g gauge\ng_x 1\n",                    /* not its name */
-        "# TYPE g gauge\ng{a=\"1\"}1\n",              /* no space */
-        "g 1\n# TYPE g gauge\n",                      /* TYPE after */
+        "# TYPE g gauge\ng{a=\"1\",a=\"2\"} 1\n",       /* label twice */
+        "# TYPE g gauge\ng{1a=\"1\"} 1\n",              /* label name */
+        "# TYPE g gauge\ng{__x=\"1\"} 1\n",             /* reserved */
+        "# TYPE 1g gauge\n",                            /* metric name */
+        "# TYPE g gauge\ng one\n",                      /* value */
+        "# TYPE g gauge\ng 1 12x\n",                    /* timestamp */
+        "# TYPE g gauges\ng 1\n",                       /* type */
+        "# TYPE g gauge\ng 1\n\n",                      /* blank line */
+        "# TYPE g gauge\ng_x 1\n",                      /* not its name */
+        "# TYPE g gauge\ng{a=\"1\"}1\n",                /* no space */
+        "g 1\n# TYPE g gauge\n",                        /* TYPE after */
     };
     int fails = 0;
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -694,11 +697,12 @@ static int selftest(void)
         fprintf(stderr, "selftest: missing label accepted\n");
         fails++;
     }
-    static const char *const jgood[] = {"{}", "[1,-2.5e3,\"a\\n\\u00e9\",true,null]",
+    static const char *const jgood[] = {"{}",
+                                        "[1,-2.5e3,\"a\\n\\u00e9\",true,null]",
                                         " {\"a\": {\"b\": [false]}} "};
-    static const char *const jbad[] = {"", "{", "[1,]", "{\"a\" 1}", "[01]",
-                                       "\"a\\x\"", "[1] 2", "{a:1}",
-                                       "[\"\t\"]", "tru", "[1.]"};
+    static const char *const jbad[] = {
+        "",      "{",     "[1,]",     "{\"a\" 1}", "[01]", "\"a\\x\"",
+        "[1] 2", "{a:1}", "[\"\t\"]", "tru",       "[1.]"};
     for (size_t i = 0; i < sizeof jgood / sizeof jgood[0]; i++)
         if (!json_ok(jgood[i], strlen(jgood[i]), NULL)) {
             fprintf(stderr, "selftest: good JSON %zu refused\n", i);
@@ -828,6 +832,16 @@ static int http_send(const char *hostport, int timeout_s, bool keep)
     return 0;
 }
 
+/* Read and check the page in path; returns its number of problems. */
+static int load_page(const char *path, const char *labels, struct page *pg)
+{
+    size_t n;
+    char *t = slurp(path, &n);
+    parse(pg, t, n, labels);
+    free(t);
+    return pg->errors;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "selftest"))
@@ -838,23 +852,15 @@ int main(int argc, char **argv)
             labels = argv[4];
         else if (argc != 3)
             goto usage;
-        size_t n;
-        char *t = slurp(argv[2], &n);
         struct page pg;
-        parse(&pg, t, n, labels);
-        free(t);
-        if (pg.errors)
-            fprintf(stderr, "expo_check: %s: %d problem(s)\n", argv[2],
-                    pg.errors);
-        return pg.errors ? 1 : 0;
+        if (load_page(argv[2], labels, &pg) == 0)
+            return 0;
+        fprintf(stderr, "expo_check: %s: %d problem(s)\n", argv[2], pg.errors);
+        return 1;
     }
     if (argc >= 4 && !strcmp(argv[1], "query")) {
-        size_t n;
-        char *t = slurp(argv[2], &n);
         struct page pg;
-        parse(&pg, t, n, NULL);
-        free(t);
-        if (pg.errors)
+        if (load_page(argv[2], NULL, &pg))
             return 1;
         int found = 0;
         for (int i = 0; i < pg.ns; i++) {
@@ -867,8 +873,7 @@ int main(int argc, char **argv)
                     goto usage;
                 bool m = false;
                 for (int j = 0; j < pg.s[i].nl; j++)
-                    m |= strlen(pg.s[i].l[j].name) ==
-                             (size_t)(eq - argv[k]) &&
+                    m |= strlen(pg.s[i].l[j].name) == (size_t)(eq - argv[k]) &&
                          !strncmp(pg.s[i].l[j].name, argv[k],
                                   (size_t)(eq - argv[k])) &&
                          !strcmp(pg.s[i].l[j].value, eq + 1);

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static grt_chan *gate;     /* never sent to: --park goroutines wait here */
+static grt_chan *gate; /* never sent to: --park goroutines wait here */
 static grt_chan *ping, *pong;
 
 static void parked(void *arg)

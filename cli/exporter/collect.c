@@ -44,24 +44,24 @@
 #include <unistd.h>
 
 const char *const exporter_err_reason[ERR_NREASONS] = {
-    [ERR_CORRUPT] = "corrupt",     [ERR_TRUNCATED] = "truncated",
-    [ERR_VERSION] = "version",     [ERR_FOREIGN] = "foreign",
-    [ERR_ACCESS] = "access",       [ERR_TORN] = "snapshot",
+    [ERR_CORRUPT] = "corrupt", [ERR_TRUNCATED] = "truncated",
+    [ERR_VERSION] = "version", [ERR_FOREIGN] = "foreign",
+    [ERR_ACCESS] = "access",   [ERR_TORN] = "snapshot",
     [ERR_LIST] = "list",
 };
 
 /* A process attached in an earlier scrape. */
 struct entry {
     int pid;
-    uint64_t start_ticks;     /* from its snapshot; with pid, the key */
-    struct rd_target *t;      /* attached */
-    uint64_t cursor;          /* next sample index to read */
+    uint64_t start_ticks; /* from its snapshot; with pid, the key */
+    struct rd_target *t;  /* attached */
+    uint64_t cursor;      /* next sample index to read */
     bool have_last;
-    struct rd_sample last;    /* newest sample read */
-    bool seen;                /* listed in this scrape */
+    struct rd_sample last; /* newest sample read */
+    bool seen;             /* listed in this scrape */
 };
 
-static struct entry *cache;   /* ncache entries */
+static struct entry *cache; /* ncache entries */
 static size_t ncache, capcache;
 static uint64_t errors[ERR_NREASONS]; /* since start */
 
@@ -269,8 +269,7 @@ static void fill_from_snapshot(struct pm *p, const struct rd_snapshot *s,
     p->nm = s->nm;
     p->np = s->np;
     struct rd_leaks *l = NULL;
-    if (rd_leaks_find(s, o->leak_threshold_ns, s->taken_mono_ns, &l) ==
-            RD_OK &&
+    if (rd_leaks_find(s, o->leak_threshold_ns, s->taken_mono_ns, &l) == RD_OK &&
         l) {
         p->have_leaks = true;
         p->leaks_suspected = l->nsuspected;
@@ -349,13 +348,13 @@ static bool read_one(const struct rd_proc *pr, struct pm *p,
 /* A per-process family: value of process p, or false to leave it out. */
 typedef bool getter(const struct pm *p, double *v);
 
-#define GET(fn, cond, expr)                                                   \
-    static bool fn(const struct pm *p, double *v)                             \
-    {                                                                         \
-        if (!(cond))                                                          \
-            return false;                                                     \
-        *v = (double)(expr);                                                  \
-        return true;                                                          \
+#define GET(fn, cond, expr)                                                    \
+    static bool fn(const struct pm *p, double *v)                              \
+    {                                                                          \
+        if (!(cond))                                                           \
+            return false;                                                      \
+        *v = (double)(expr);                                                   \
+        return true;                                                           \
     }
 
 GET(g_goroutines, 1, p->have_stats ? p->st.goroutines : p->ng)
@@ -394,8 +393,9 @@ GET(g_start, p->have_proc, p->start_time)
 GET(g_vsize, p->have_proc, p->vsize)
 GET(g_vmax, p->have_proc, p->max_vm)
 
-#define NOT_SUM " Not guaranteed to add up to go_goroutines with other " \
-                "goroutine metrics."
+#define NOT_SUM                                                                \
+    " Not guaranteed to add up to go_goroutines with other "                   \
+    "goroutine metrics."
 
 /* In client_golang's order (sorted by name); HELP texts are
  * client_golang's where the meaning carries over, with Go's names of
@@ -489,8 +489,7 @@ static const struct family {
     {"grt_longest_wait_seconds", "gauge",
      "Longest time any goroutine has been blocked.", g_longest},
     {"grt_preemptions_total", "counter",
-     "Asynchronous preemptions of goroutines that ran too long.",
-     g_preempt},
+     "Asynchronous preemptions of goroutines that ran too long.", g_preempt},
     {"grt_steals_total", "counter",
      "Successful work steals between processors.", g_steals},
     {"grt_syscalls_total", "counter",
@@ -501,8 +500,8 @@ static const struct family {
      g_max_fds},
     {"process_open_fds", "gauge", "Number of open file descriptors.",
      g_open_fds},
-    {"process_resident_memory_bytes", "gauge",
-     "Resident memory size in bytes.", g_rss},
+    {"process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+     g_rss},
     {"process_start_time_seconds", "gauge",
      "Start time of the process since unix epoch in seconds.", g_start},
     {"process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",

@@ -21,10 +21,10 @@
 /* ---- growable byte buffer (expo.c) ---- */
 
 struct buf {
-    char *p;     /* malloc'd; not NUL-terminated */
-    size_t len;  /* bytes used */
-    size_t cap;  /* bytes allocated */
-    bool oom;    /* an append failed: the content is incomplete */
+    char *p;    /* malloc'd; not NUL-terminated */
+    size_t len; /* bytes used */
+    size_t cap; /* bytes allocated */
+    bool oom;   /* an append failed: the content is incomplete */
 };
 
 void buf_put(struct buf *b, const void *s, size_t n);
@@ -50,18 +50,18 @@ void expo_value(struct buf *b, double v);
 
 struct pm {
     int pid;
-    char name[64];            /* program name, from the segment */
-    char version[40];         /* "grt0.1.0" */
-    bool have_stats;          /* st holds the newest sample */
+    char name[64];    /* program name, from the segment */
+    char version[40]; /* "grt0.1.0" */
+    bool have_stats;  /* st holds the newest sample */
     struct rd_sample st;
     /* from the snapshot's goroutine table */
-    uint64_t ng;              /* live goroutines listed */
-    uint64_t nstatus[8];      /* per GRT_SHM_G_* */
-    uint64_t nwait[32];       /* waiting ones per wait reason */
-    char wait_name[32][32];   /* the segment's text of each reason */
-    uint64_t blocked_chans;   /* channels with a blocked sender or receiver */
+    uint64_t ng;            /* live goroutines listed */
+    uint64_t nstatus[8];    /* per GRT_SHM_G_* */
+    uint64_t nwait[32];     /* waiting ones per wait reason */
+    char wait_name[32][32]; /* the segment's text of each reason */
+    uint64_t blocked_chans; /* channels with a blocked sender or receiver */
     uint64_t blocked_senders, blocked_receivers;
-    uint64_t nm, np;          /* Ms and Ps listed */
+    uint64_t nm, np; /* Ms and Ps listed */
     /* leak analysis (rd_leaks_find) */
     bool have_leaks;
     uint64_t leaks_suspected, leaks_proven;

@@ -36,15 +36,15 @@
 #include <unistd.h>
 
 #define MAX_CLIENTS 64
-#define REQ_MAX 8192       /* bytes of a request head */
-#define IDLE_MS 30000      /* idle or stalled connections are closed */
+#define REQ_MAX 8192  /* bytes of a request head */
+#define IDLE_MS 30000 /* idle or stalled connections are closed */
 
 struct client {
-    int fd;                /* -1: free slot */
-    struct buf in;         /* bytes received, not yet a whole request */
-    struct buf out;        /* response bytes not yet written */
-    bool close_after;      /* close once out is written */
-    int64_t last_ms;       /* last activity */
+    int fd;           /* -1: free slot */
+    struct buf in;    /* bytes received, not yet a whole request */
+    struct buf out;   /* response bytes not yet written */
+    bool close_after; /* close once out is written */
+    int64_t last_ms;  /* last activity */
 };
 
 static volatile sig_atomic_t stop;
@@ -72,8 +72,8 @@ static void client_close(struct client *c)
 }
 
 static void respond(struct client *c, int code, const char *reason,
-                    const char *ctype, const char *body, size_t len,
-                    bool head, const char *extra)
+                    const char *ctype, const char *body, size_t len, bool head,
+                    const char *extra)
 {
     buf_printf(&c->out,
                "HTTP/1.1 %d %s\r\n"
@@ -146,9 +146,8 @@ static void handle(struct client *c, char *req, const struct exporter_opts *o)
     char extra;
     if (sscanf(req, "%15s %2047s %15s%c", method, target, version, &extra) !=
             3 ||
-        strncmp(version, "HTTP/1.", 7) != 0 || (version[7] != '0' &&
-                                                 version[7] != '1') ||
-        version[8]) {
+        strncmp(version, "HTTP/1.", 7) != 0 ||
+        (version[7] != '0' && version[7] != '1') || version[8]) {
         c->close_after = true;
         respond_text(c, 400, "Bad Request", "bad request\n", false, NULL);
         return;

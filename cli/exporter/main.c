@@ -43,8 +43,7 @@ static const char usage_text[] =
 static _Noreturn void usage_error(const char *what, const char *arg,
                                   const char *why)
 {
-    fprintf(stderr, "grt-exporter: %s '%s'%s (see --help)\n",
-            what, arg, why);
+    fprintf(stderr, "grt-exporter: %s '%s'%s (see --help)\n", what, arg, why);
     exit(2);
 }
 
@@ -66,8 +65,8 @@ static bool split_listen(const char *s, char *host, size_t hl, char *port,
         snprintf(host, hl, "%.*s", (int)(colon - s), s);
     }
     snprintf(port, pl, "%s", colon + 1);
-    if (!*port || strlen(port) > 5 || strspn(port, "0123456789") !=
-                                          strlen(port))
+    if (!*port || strlen(port) > 5 ||
+        strspn(port, "0123456789") != strlen(port))
         return false;
     return atoi(port) <= 65535;
 }
@@ -104,8 +103,7 @@ static int listen_on(const char *spec)
         }
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-            listen(fd, 64) != 0) {
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
             err = errno;
             close(fd);
             fd = -1;
