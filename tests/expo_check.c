@@ -35,7 +35,8 @@
  *     and \n; type one of counter gauge histogram summary untyped;
  *   - metric names [a-zA-Z_:][a-zA-Z0-9_:]*, label names
  *     [a-zA-Z_][a-zA-Z0-9_]* not starting with __, no label twice;
- *   - label values in double quotes with only \\ \" \n escapes;
+ *   - label values in double quotes with only \\ \" \n escapes, and
+ *     valid UTF-8 (Prometheus refuses the whole scrape otherwise);
  *   - a value Go's ParseFloat reads (or +Inf -Inf NaN), an optional
  *     integer timestamp;
  *   - families contiguous: once another family starts, an earlier one
@@ -47,6 +48,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <netdb.h>
 #include <poll.h>
@@ -309,6 +311,8 @@ static void parse_sample(struct page *pg, int line, const char *l,
                 }
             }
             lb.value[vn] = 0;
+            if (mbstowcs(NULL, lb.value, 0) == (size_t)-1)
+                problem(pg, line, "label value of %s is not UTF-8", lb.name);
             if (*p != '"') {
                 problem(pg, line, "unterminated label value in '%s'", l);
                 free(lb.value);
@@ -670,6 +674,8 @@ static int selftest(void)
         "# TYPE g gauge\ng 1\n\n",                      /* blank line */
         "# TYPE g gauge\ng_x 1\n",                      /* not its name */
         "# TYPE g gauge\ng{a=\"1\"}1\n",                /* no space */
+        "# TYPE g gauge\ng{a=\"\xff\"} 1\n",            /* not UTF-8 */
+        "# TYPE g gauge\ng{a=\"\xed\xa0\x80\"} 1\n",    /* surrogate */
         "g 1\n# TYPE g gauge\n",                        /* TYPE after */
     };
     int fails = 0;
@@ -844,6 +850,11 @@ static int load_page(const char *path, const char *labels, struct page *pg)
 
 int main(int argc, char **argv)
 {
+    /* mbstowcs checks UTF-8 (an oracle independent of the exporter's) */
+    if (!setlocale(LC_CTYPE, "C.UTF-8")) {
+        fprintf(stderr, "expo_check: no C.UTF-8 locale\n");
+        return 2;
+    }
     if (argc >= 2 && !strcmp(argv[1], "selftest"))
         return selftest();
     if (argc >= 3 && !strcmp(argv[1], "check")) {

@@ -4,7 +4,8 @@
 # families, counters ending in _total, one TYPE per family, pid and name
 # labels) while real grt programs run, come and go: a target parking
 # goroutines and leaking some, one whose name needs escaping (a quote, a
-# backslash and a line feed, through exec -a), and demos started during
+# backslash and a line feed, through exec -a), one whose name is not
+# UTF-8 (written with U+FFFD, as Prometheus needs), and demos started during
 # the scrapes.  Also checks the values that must be there: Go's names
 # for the goroutine counts by state, go_info's version label, the grt_
 # extras (leaks, context switches, longest wait).
@@ -20,6 +21,9 @@ main=$TGT_PID
 odd=$'we"ird\\na\nme'
 start_target "$odd" --park 5
 weird=$TGT_PID
+nonutf8=$'bad\xffname'
+start_target "$nonutf8" --park 1
+bad=$TGT_PID
 start_target deadlocked --cycle
 cyc=$TGT_PID
 
@@ -33,7 +37,9 @@ grep -qF 'name="we\"ird\\na\nme"' "$tmp/page" ||
 "$CHECK" query "$tmp/page" go_info pid="$main" version="grt$(
     sed -n 's/.*grt-exporter (grt) //p' <("$EXPORTER" --version))" \
     >/dev/null || fail "go_info's version label is not grt<version>"
-ok "escaped name and go_info{version}"
+[ "$(value go_info pid="$bad" name=$'bad\xef\xbf\xbdname')" = 1 ] ||
+    fail "a name that is not UTF-8 is not written with U+FFFD"
+ok "escaped names (quote, backslash, line feed, not UTF-8) and go_info{version}"
 
 poll "suspected leaks of $main" 30 \
     at_least 3 grt_leak_suspected_goroutines pid="$main"

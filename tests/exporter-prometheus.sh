@@ -21,6 +21,9 @@ fi
 
 start_target 'prom demo' --park 30 --busy
 tgt=$TGT_PID
+# names Prometheus would refuse if they were not escaped, or not UTF-8:
+# up == 1 below shows it accepts every page
+start_target $'odd "\\ \xff\nname' --park 1
 start_exporter
 poll "target $tgt exported" 30 has go_goroutines pid="$tgt"
 

@@ -6,7 +6,8 @@
  * "# HELP" and one "# TYPE" line per family, before its samples; every
  * sample of a family follows them without another family in between;
  * label values escape backslash, double quote and line feed (\\ \" \n);
- * HELP text escapes backslash and line feed only.  Values are Go-style
+ * HELP text escapes backslash and line feed only; label values must be
+ * UTF-8 (a byte that is not becomes U+FFFD).  Values are Go-style
  * floats: integers up to 2^53 are printed exactly, others with the
  * fewest significant digits that read back the same value, and the
  * special values as +Inf, -Inf, NaN.
@@ -126,9 +127,62 @@ void expo_family(struct buf *b, const char *name, const char *type,
     buf_printf(b, "\n# TYPE %s %s\n", name, type);
 }
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+    if (n == 0 || s[0] > 0xf4)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    uint32_t c = s[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++)
+        c = c << 6 | (s[i] & 0x3f);
+    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+        (c >= 0xd800 && c <= 0xdfff))
+        return 0; /* overlong, beyond Unicode, or a surrogate */
+    return n;
+}
+
 void expo_label_value(struct buf *b, const char *v)
 {
-    put_escaped(b, v, true);
+    /* Prometheus refuses a whole scrape over one label value that is not
+     * UTF-8, and names come from argv[0]: each invalid byte becomes
+     * U+FFFD, as Go's strings.ToValidUTF8 would write it. */
+    const unsigned char *s = (const unsigned char *)v;
+    bool valid = true;
+    for (size_t i = 0; s[i];) {
+        size_t n = utf8_len(s + i);
+        if (!n) {
+            valid = false;
+            break;
+        }
+        i += n;
+    }
+    if (valid) {
+        put_escaped(b, v, true);
+        return;
+    }
+    struct buf fixed = {0};
+    for (size_t i = 0; s[i];) {
+        size_t n = utf8_len(s + i);
+        if (n) {
+            buf_put(&fixed, s + i, n);
+            i += n;
+        } else {
+            buf_puts(&fixed, "\xef\xbf\xbd");
+            i++;
+        }
+    }
+    buf_put(&fixed, "", 1);
+    if (fixed.oom)
+        b->oom = true;
+    else
+        put_escaped(b, fixed.p, true);
+    buf_free(&fixed);
 }
 
 void expo_value(struct buf *b, double v)
