@@ -38,6 +38,7 @@ grep -q -- '--listen' "$tmp/out" || fail "--help does not mention --listen"
 grep -q '^grt-exporter (grt) [0-9]' "$tmp/out" || fail "--version output"
 ok "usage errors exit 2 with one line; --help and --version"
 
+start_target http_target --park 1
 start_exporter
 port=${EXP_ADDR##*:}
 one_line_error 1 --listen "127.0.0.1:$port"
@@ -72,6 +73,16 @@ send 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConne
 grep -q '^Content-Type: text/plain; version=0.0.4' "$tmp/resp" ||
     fail "no exposition content type"
 ok "keep-alive: two pipelined requests on one connection"
+
+# 100 pipelined scrapes in one write: more answer bytes (a target runs)
+# than the server buffers (256 KiB), so it holds requests back until the
+# answers are read
+reqs=
+for i in $(seq 1 99); do reqs+='GET /metrics HTTP/1.1\r\n\r\n'; done
+send "${reqs}GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n" keep
+[ "$(count '^HTTP/1.1 200 OK')" -eq 100 ] ||
+    fail "100 pipelined requests: $(count '^HTTP/1.1 200 OK') answers"
+ok "100 pipelined scrapes answered in order on one connection"
 
 send 'HEAD /metrics HTTP/1.0\r\n\r\n' keep
 grep -q '^HTTP/1.1 200 OK' "$tmp/resp" || fail "HEAD: $(head -1 "$tmp/resp")"

@@ -8,7 +8,8 @@
  * over REQ_MAX bytes 431, a request with a body 400 (none of ours takes
  * one), each followed by closing the connection.  Keep-alive follows
  * HTTP/1.1 (persistent unless "Connection: close"; HTTP/1.0 only with
- * "Connection: keep-alive"); pipelined requests are answered in order.
+ * "Connection: keep-alive"); pipelined requests are answered in order,
+ * and held back while OUT_MAX bytes of answers wait for a slow reader.
  *
  * Robustness: at most MAX_CLIENTS connections (more are accepted and
  * closed at once, so the backlog never fills); a connection idle or
@@ -38,6 +39,9 @@
 #define MAX_CLIENTS 64
 #define REQ_MAX 8192  /* bytes of a request head */
 #define IDLE_MS 30000 /* idle or stalled connections are closed */
+#define OUT_MAX                                                                \
+    (1 << 20) /* no more pipelined answers while this much                     \
+                 waits to be written */
 
 struct client {
     int fd;           /* -1: free slot */
@@ -199,7 +203,7 @@ static void handle(struct client *c, char *req, const struct exporter_opts *o)
 /* Answer every whole request in c->in. */
 static void parse_requests(struct client *c, const struct exporter_opts *o)
 {
-    while (!c->close_after && c->in.len) {
+    while (!c->close_after && c->in.len && c->out.len < OUT_MAX) {
         char *end = memmem(c->in.p, c->in.len, "\r\n\r\n", 4);
         if (!end) {
             if (c->in.len > REQ_MAX) {
@@ -366,6 +370,11 @@ int http_serve(int lfd, const struct exporter_opts *o)
                     on_writable(c);
                 else if (c->fd >= 0 && c->close_after)
                     client_close(c);
+                if (c->fd >= 0 && !c->out.len && c->in.len && !c->close_after) {
+                    parse_requests(c, o); /* pipelined ones held back */
+                    if (c->out.len)
+                        on_writable(c);
+                }
             } else if (now - c->last_ms > IDLE_MS) {
                 client_close(c);
             }
