@@ -39,9 +39,8 @@
 #define MAX_CLIENTS 64
 #define REQ_MAX 8192  /* bytes of a request head */
 #define IDLE_MS 30000 /* idle or stalled connections are closed */
-#define OUT_MAX                                                                \
-    (1 << 20) /* no more pipelined answers while this much                     \
-                 waits to be written */
+/* no more pipelined answers while this much waits to be written */
+#define OUT_MAX (1 << 18)
 
 struct client {
     int fd;           /* -1: free slot */
