@@ -63,7 +63,8 @@ send() {
     local t0=$SECONDS
     printf "$1" | "$CHECK" send "$EXP_ADDR" 20 ${2:-} >"$tmp/resp" ||
         fail "cannot send to $EXP_ADDR"
-    [ $((SECONDS - t0)) -lt 15 ] || fail "the server did not close: $1"
+    [ $((SECONDS - t0)) -lt 15 ] ||
+        fail "the server did not close: $(printf '%.80s' "$1")..."
 }
 count() { grep -c "$1" "$tmp/resp" || true; }
 

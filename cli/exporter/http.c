@@ -369,10 +369,14 @@ int http_serve(int lfd, const struct exporter_opts *o)
                     on_writable(c);
                 else if (c->fd >= 0 && c->close_after)
                     client_close(c);
-                if (c->fd >= 0 && !c->out.len && c->in.len && !c->close_after) {
-                    parse_requests(c, o); /* pipelined ones held back */
-                    if (c->out.len)
-                        on_writable(c);
+                /* pipelined requests held back: answer them while the
+                 * answers leave at once (else POLLOUT brings us back) */
+                while (c->fd >= 0 && !c->out.len && c->in.len &&
+                       !c->close_after) {
+                    parse_requests(c, o);
+                    if (!c->out.len)
+                        break; /* only part of a request is there */
+                    on_writable(c);
                 }
             } else if (now - c->last_ms > IDLE_MS) {
                 client_close(c);
