@@ -367,7 +367,8 @@ static void parse_sample(struct page *pg, int line, const char *l,
         }
     }
     /* duplicate series */
-    qsort(s.l, (size_t)s.nl, sizeof *s.l, cmp_label);
+    if (s.nl > 1)
+        qsort(s.l, (size_t)s.nl, sizeof *s.l, cmp_label);
     size_t klen = strlen(s.name) + 3;
     for (int i = 0; i < s.nl; i++)
         klen += strlen(s.l[i].name) + strlen(s.l[i].value) + 3;

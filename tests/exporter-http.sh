@@ -127,4 +127,4 @@ st=0
 wait "$EXP_PID" || st=$?
 [ "$st" -eq 0 ] || fail "SIGTERM: exit status $st, want 0"
 ok "SIGTERM ends the exporter with status 0"
-exit 0
+finish

@@ -87,4 +87,4 @@ wait "$b" 2>/dev/null
 poll "b ($b) gone" 30 sh -c "! \"$CHECK\" get \"$EXP_ADDR\" /metrics |
     grep -q 'pid=\"$b\"'"
 ok "the last target gone from the page"
-exit 0
+finish

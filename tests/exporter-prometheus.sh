@@ -144,4 +144,4 @@ while IFS= read -r e; do
     nq=$((nq + 1))
 done <"$tmp/exprs"
 ok "dashboard: valid JSON; its $nq queries all answer with data"
-exit 0
+finish

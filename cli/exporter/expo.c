@@ -50,7 +50,7 @@ static bool reserve(struct buf *b, size_t more)
 
 void buf_put(struct buf *b, const void *s, size_t n)
 {
-    if (!reserve(b, n))
+    if (n == 0 || !reserve(b, n))
         return;
     memcpy(b->p + b->len, s, n);
     b->len += n;
