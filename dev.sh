@@ -23,9 +23,6 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # it is only a Recommends of gcc, and apt runs with --no-install-recommends.
 pkgs=(autoconf automake libtool pkg-config make gcc libc6-dev libncurses-dev
       libunwind-dev check libdw-dev)
-# What only the test suite needs: a real Prometheus for grt-exporter's
-# end-to-end test (tests/exporter-prometheus.sh).
-test_pkgs=(prometheus)
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
 
@@ -159,6 +156,10 @@ EOF
     rm -rf "$d"
     return $rc
 }
+
+# What only the test suite needs: a real Prometheus for grt-exporter's
+# end-to-end test (tests/exporter-prometheus.sh).
+test_pkgs=(prometheus)
 
 case "${1:-}" in
 demo)
