@@ -31,12 +31,14 @@
  * scheduler would test on every switch (a cost on the hot path for a
  * rare event); a stop-the-world (no such thing in grt).
  *
- * Goroutines on a CPU (RUNNING, SYSCALL) are listed without frames
- * (GRT_SHM_DG_RUNNING).  TODO(agent): catch them with a signal to their
- * thread and unwind in the handler.  The runtime's threads block every
- * signal but the synchronous ones and SIGURG (preemption), so this needs
- * the scheduler's help: a "dump requested" flag its SIGURG handler
- * honours, or one more signal left unblocked.
+ * A goroutine on a CPU (RUNNING) is caught by SIGURG to its thread: the
+ * preemption handler answers a catch request (grt__preempt_catch,
+ * runtime/preempt.c) by unwinding the interrupted context, and the frames
+ * come back flagged GRT_SHM_DG_CAUGHT.  Where that handler is not
+ * installed (TSan builds, libgrt linked statically, GRT_ASYNCPREEMPT=0)
+ * or the thread does not answer within 10 ms, and for goroutines in a
+ * blocking call (SYSCALL: a signal would interrupt their call), they are
+ * listed without frames (GRT_SHM_DG_RUNNING).
  *
  * The local libunwind.so exports some of the generic library's names
  * (see uw_begin), which is why the address space is set up the way it
@@ -66,6 +68,7 @@
 #define MAX_FRAMES_CAP 256
 #define MAX_FRAMES_DEFAULT 64
 #define CLAIM_TIMEOUT_NS 1000000000LL
+#define CATCH_TIMEOUT_NS 10000000LL /* a running goroutine's signal */
 #define MAX_MODULES 1024
 #define MAX_RANGES 4096
 
@@ -441,6 +444,21 @@ AGENT_RACY static void dump_one(struct g *gp, const struct grt_shm_g *r,
     e->wait_since = v->wait_since;
     e->first_frame = (uint32_t)out_npc;
     if (status == G_RUNNING || status == G_SYSCALL) {
+#ifdef HAVE_LIBUNWIND
+        struct m *mp = RACY(gp->m);
+        if (status == G_RUNNING && mp && out_frames_room(maxf)) {
+            int n = grt__preempt_catch(mp, v->goid, out_pc + out_npc, maxf,
+                                       CATCH_TIMEOUT_NS);
+            if (n > 0) {
+                e->nframes = (uint32_t)n;
+                out_npc += (size_t)n;
+                e->flags |= GRT_SHM_DG_CAUGHT;
+                if ((uint32_t)n == maxf)
+                    e->flags |= GRT_SHM_DG_TRUNCATED;
+                return;
+            }
+        }
+#endif
         e->flags |= GRT_SHM_DG_RUNNING;
         return;
     }

@@ -103,3 +103,12 @@ TESTS += bench/smoke.sh
 bench-quick: $(bench_programs)
 	GRT_BUILD=$(abs_top_builddir) QUICK=1 $(SHELL) $(top_srcdir)/bench/run.sh
 .PHONY: bench-quick
+
+# The reader's cost on a big program (issue 5's goals; no Go twin):
+# bench/agent-read.sh [N] from the build directory.
+noinst_PROGRAMS += bench/agent_read
+bench_agent_read_SOURCES = bench/agent_read.c
+bench_agent_read_CPPFLAGS = $(bench_cppflags) -I$(top_srcdir)/cli/reader
+bench_agent_read_CFLAGS = $(bench_cflags)
+bench_agent_read_LDADD = cli/libgrtreader.la $(bench_ldadd)
+dist_noinst_SCRIPTS += bench/agent-read.sh

@@ -52,7 +52,7 @@ cli/fuzz-reader: $(fuzz_reader_srcs)
 	    exit 1; fi
 	$(AM_V_CC)$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -DGRT_LIBFUZZER -DHAVE_CONFIG_H -I$(top_builddir) \
-	    -I$(top_srcdir)/include -I$(top_srcdir)/cli/reader \
+	    -I$(top_srcdir) -I$(top_srcdir)/include -I$(top_srcdir)/cli/reader \
 	    -I$(top_srcdir)/tests $(LIBDW_CFLAGS) $(fuzz_reader_srcs) \
 	    $(LIBDW_LIBS) -o $@
 fuzz-reader: cli/fuzz-reader

@@ -30,11 +30,27 @@
  * When libgrt is linked statically into the executable, its code cannot
  * be told from the application's, and asynchronous preemption is off.
  * aarch64 has no stub yet: preemption there is cooperative only.
+ *
+ * The same signal catches a running goroutine's stack for the agent's
+ * dumps (grt__preempt_catch): the agent posts a request naming the M and
+ * the goroutine, signals the thread, and the handler unwinds the
+ * interrupted context with libunwind (local, signal-safe) into the
+ * agent's buffer before anything else.  One request at a time (the agent
+ * is one thread); a request the handler has not taken within the timeout
+ * is withdrawn with a CAS, so the handler never writes into a buffer the
+ * agent gave up on.
  */
 #include "config.h"
 
 #include "rt.h"
 #include "agent.h"
+
+#ifdef HAVE_LIBUNWIND
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#endif
+#include <linux/futex.h>
+#include <time.h>
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -118,6 +134,109 @@ static __attribute__((unused)) void cpuid_count(uint32_t leaf, uint32_t sub, uin
 #endif
 }
 
+/* ---- catching a running goroutine's stack (agent dumps) ---- */
+
+#define CATCH_MAX 256
+
+enum { CATCH_IDLE, CATCH_ASKED, CATCH_BUSY, CATCH_DONE };
+
+/* The request.  The frames go to a buffer of our own, copied out by the
+ * agent, so that a handler finishing after the agent gave up (it may
+ * block inside libunwind if the thread was interrupted holding the
+ * loader's lock) writes nowhere that matters. */
+static struct {
+    uint32_t state;  /* atomic: CATCH_*; futex word */
+    struct m *m;     /* the thread asked */
+    int64_t goid;    /* the goroutine expected on it */
+    uint32_t max, n;
+    uint64_t pcs[CATCH_MAX];
+} catch_req;
+
+/* In the handler: answer a pending request for this thread. */
+static void catch_answer(struct m *mp, ucontext_t *uc)
+{
+    if (LOAD_ACQ(&catch_req.state) != CATCH_ASKED ||
+        LOAD_RLX(&catch_req.m) != mp)
+        return;
+    uint32_t want = CATCH_ASKED;
+    if (!__atomic_compare_exchange_n(&catch_req.state, &want, CATCH_BUSY,
+                                     false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED))
+        return;
+    uint32_t n = 0;
+    struct g *gp = mp->curg;
+#ifdef HAVE_LIBUNWIND
+    if (gp && !gp->is_g0 && gp->goid == catch_req.goid) {
+        unw_cursor_t cur;
+        if (unw_init_local2(&cur, (unw_context_t *)uc,
+                            UNW_INIT_SIGNAL_FRAME) == 0) {
+            do {
+                unw_word_t ip;
+                if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || ip == 0)
+                    break;
+                catch_req.pcs[n++] = ip;
+            } while (n < catch_req.max && unw_step(&cur) > 0);
+        }
+    }
+#else
+    (void)gp;
+    (void)uc;
+#endif
+    catch_req.n = n;
+    STORE_REL(&catch_req.state, CATCH_DONE);
+    syscall(SYS_futex, &catch_req.state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL,
+            0);
+}
+
+int grt__preempt_catch(struct m *mp, int64_t goid, uint64_t *pcs,
+                       uint32_t max, int64_t timeout_ns)
+{
+    if (!enabled || !mp || max == 0)
+        return -1;
+    int32_t tid = LOAD_RLX(&mp->tid);
+    if (!tid)
+        return -1;
+    uint32_t st = LOAD_ACQ(&catch_req.state);
+    if (st == CATCH_DONE) /* answered after we gave up on it */
+        STORE_REL(&catch_req.state, st = CATCH_IDLE);
+    if (st != CATCH_IDLE)
+        return -1; /* an abandoned handler is still unwinding */
+    catch_req.m = mp;
+    catch_req.goid = goid;
+    catch_req.max = max < CATCH_MAX ? max : CATCH_MAX;
+    catch_req.n = 0;
+    STORE_REL(&catch_req.state, CATCH_ASKED);
+    if (syscall(SYS_tgkill, pid, tid, SIGURG) != 0) {
+        st = CATCH_ASKED;
+        if (__atomic_compare_exchange_n(&catch_req.state, &st, CATCH_IDLE,
+                                        false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED))
+            return -1;
+    }
+    int64_t deadline = grt__nanotime() + timeout_ns;
+    while ((st = LOAD_ACQ(&catch_req.state)) != CATCH_DONE) {
+        int64_t left = deadline - grt__nanotime();
+        if (left <= 0) {
+            if (st == CATCH_ASKED &&
+                __atomic_compare_exchange_n(&catch_req.state, &st,
+                                            CATCH_IDLE, false,
+                                            __ATOMIC_ACQ_REL,
+                                            __ATOMIC_RELAXED))
+                return -1; /* never taken: withdrawn */
+            if (st == CATCH_BUSY)
+                return -1; /* taken, not finished: abandoned */
+            continue;      /* it just finished */
+        }
+        struct timespec ts = {left / 1000000000, left % 1000000000};
+        syscall(SYS_futex, &catch_req.state, FUTEX_WAIT_PRIVATE, st, &ts,
+                NULL, 0);
+    }
+    int n = (int)catch_req.n;
+    memcpy(pcs, catch_req.pcs, (size_t)n * sizeof *pcs);
+    STORE_REL(&catch_req.state, CATCH_IDLE);
+    return n;
+}
+
 static __attribute__((unused)) void on_urg(int sig, siginfo_t *si, void *ucv)
 {
     int saved = errno;
@@ -125,6 +244,7 @@ static __attribute__((unused)) void on_urg(int sig, siginfo_t *si, void *ucv)
     ucontext_t *uc = ucv;
     if (!mp || !enabled)
         goto chain;
+    catch_answer(mp, uc);
     struct g *gp = mp->curg;
     struct p *pp = mp->p;
     if (!gp || gp->is_g0 || !pp || LOAD_RLX(&mp->blocked) || mp->lockedg ||

@@ -420,6 +420,13 @@ HIDDEN int grt__preempt_check(int64_t now);
 HIDDEN void grt__preempt_yield(void);
 /* Called by the preemption stub with every register saved (preempt.S). */
 HIDDEN void grt__preempt_park(void);
+/* For the agent's dumps: the pcs of goroutine goid running on mp, caught
+ * by SIGURG to its thread (innermost first, at most max).  Returns how
+ * many, 0 when goid was no longer there, -1 when not possible (no
+ * handler: TSan, static link, GRT_ASYNCPREEMPT=0) or not answered within
+ * about 3 x timeout_ns.  One caller at a time (the agent's thread). */
+HIDDEN int grt__preempt_catch(struct m *mp, int64_t goid, uint64_t *pcs,
+                              uint32_t max, int64_t timeout_ns);
 
 /* sysmon: take Ps from Ms blocked in calls for a whole tick (Go's
  * retake); returns how many were taken. */

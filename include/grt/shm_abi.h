@@ -431,6 +431,8 @@ enum {
 #define GRT_SHM_DG_TRUNCATED 0x4u   /* deeper than max_frames */
 #define GRT_SHM_DG_UNWIND_ERR 0x8u  /* the unwinder stopped early */
 #define GRT_SHM_DG_NOT_STARTED 0x10u /* created, never ran */
+#define GRT_SHM_DG_CAUGHT 0x20u     /* on a CPU: frames caught by a signal
+                                       to its thread */
 
 /*
  * The dump area starts with this header; every offset in it is from the
