@@ -165,6 +165,10 @@ EOF
     return $rc
 }
 
+# What only the test suite needs: a real Prometheus for grt-exporter's
+# end-to-end test (tests/exporter-prometheus.sh).
+test_pkgs=(prometheus)
+
 case "${1:-}" in
 demo)
     build
@@ -200,6 +204,7 @@ demo)
     fi
     ;;
 test)
+    install_missing "${pkgs[@]}" "${test_pkgs[@]}"
     build
     install_missing "${test_pkgs[@]}"
     check_in build
