@@ -29,8 +29,9 @@ pkgs=(autoconf automake libtool pkg-config make gcc libc6-dev libncurses-dev
 pkgs+=(graphviz python3)
 
 # What the tests need beyond the build: tmux drives gtop's screen in
-# tests/gtop-tmux.sh (skipped without it).
-test_pkgs=(tmux)
+# tests/gtop-tmux.sh (skipped without it); a real Prometheus for
+# grt-exporter's end-to-end test (tests/exporter-prometheus.sh).
+test_pkgs=(tmux prometheus)
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
 
@@ -165,10 +166,6 @@ EOF
     return $rc
 }
 
-# What only the test suite needs: a real Prometheus for grt-exporter's
-# end-to-end test (tests/exporter-prometheus.sh).
-test_pkgs=(prometheus)
-
 case "${1:-}" in
 demo)
     build
@@ -206,7 +203,6 @@ demo)
 test)
     install_missing "${pkgs[@]}" "${test_pkgs[@]}"
     build
-    install_missing "${test_pkgs[@]}"
     check_in build
     say "all tests passed"
     ;;
