@@ -38,6 +38,7 @@
 
 #include "agent_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -314,9 +315,10 @@ static void write_start(struct g *gp, uint32_t site)
     }
     if (unlikely(!(gp->agent_flags & AF_STACK))) {
         /* a G struct keeps its stack for ever */
+        uintptr_t pg = 4096, hi = ((uintptr_t)gp->stack_hi + pg - 1) & ~(pg - 1);
         uint64_t reserved = gp->stack_hi > gp->stack_lo
-                                ? (uint64_t)(gp->stack_hi - gp->stack_lo)
-                                : 0;
+                                ? (uint64_t)(hi - (uintptr_t)gp->stack_lo)
+                                : 0; /* the whole mapping, page-rounded */
         STORE_RLX(&r->stack_reserved, reserved);
         gp->agent_flags |= AF_STACK;
     }
@@ -588,7 +590,10 @@ static uint64_t resident_from_top(char *lo, char *hi)
 {
     static unsigned char vec[STACK_PROBE / 4096];
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    uintptr_t top = (uintptr_t)hi & ~(uintptr_t)(page - 1);
+    /* hi need not be page aligned (the top of a stack holds a few words
+     * of the runtime's): round up, or the page with the first frames,
+     * often the only one touched, is never counted */
+    uintptr_t top = ((uintptr_t)hi + page - 1) & ~(uintptr_t)(page - 1);
     uintptr_t bottom = ((uintptr_t)lo + page - 1) & ~(uintptr_t)(page - 1);
     uint64_t total = 0;
     size_t win = page * (sizeof vec < STACK_PROBE / page ? sizeof vec
@@ -596,8 +601,15 @@ static uint64_t resident_from_top(char *lo, char *hi)
     while (top > bottom) {
         uintptr_t from = top - bottom > win ? top - win : bottom;
         size_t pages = (top - from) / page;
-        if (mincore((void *)from, top - from, vec) != 0)
+        if (mincore((void *)from, top - from, vec) != 0) {
+            /* ENOMEM: part of the window is not mapped (the main
+             * thread's stack grows its mapping on demand); look closer */
+            if (errno == ENOMEM && win > page) {
+                win /= 2;
+                continue;
+            }
             break;
+        }
         size_t n = 0;
         for (size_t i = 0; i < pages; i++)
             n += vec[i] & 1;

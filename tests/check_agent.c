@@ -360,6 +360,61 @@ START_TEST(t_sites_and_names)
 }
 END_TEST
 
+/* Committed stack bytes: a goroutine that used 64 KiB of stack and then
+ * parked shows at least that much, counted from the top of its stack
+ * (whose first page is not page aligned); main's stack too. */
+static int deep(int depth, grt_chan *c)
+{
+    volatile char frame[1024];
+    frame[0] = (char)depth;
+    if (depth == 0) {
+        grt_chan_recv(c, NULL);
+        return frame[0];
+    }
+    return deep(depth - 1, c) + frame[0];
+}
+
+static void deep_fn(void *arg)
+{
+    deep(64, arg);
+}
+
+struct stack_want {
+    int64_t goid;
+};
+
+static bool stack_pred(struct rd_snapshot *s, void *arg)
+{
+    struct stack_want *w = arg;
+    bool deep_ok = false, main_ok = false;
+    for (size_t i = 0; i < s->ng; i++) {
+        const struct rd_g *g = &s->g[i];
+        if (g->goid == w->goid)
+            deep_ok = g->stack_committed >= 64 * 1024 &&
+                      g->stack_committed <= g->stack_reserved;
+        if (g->goid == 1)
+            main_ok = g->stack_committed > 0;
+    }
+    return deep_ok && main_ok;
+}
+
+START_TEST(t_stack_committed)
+{
+    struct rd_target *t = attach_self();
+    grt_chan *c = grt_chan_make(0, 0);
+    struct stack_want w = {grt_go(deep_fn, c)};
+    struct rd_snapshot *s = snapshot_until(t, stack_pred, &w);
+    for (size_t i = 0; i < s->ng; i++)
+        if (s->g[i].goid == w.goid)
+            ck_assert_uint_eq(s->g[i].stack_reserved % 4096, 0);
+    rd_snapshot_free(s);
+    grt_chan_close(c);
+    tu_wait_goroutines(1);
+    grt_chan_free(c);
+    rd_detach(t);
+}
+END_TEST
+
 static void churn_child(void *arg)
 {
     grt_wg *wg = arg;
@@ -1057,6 +1112,7 @@ static Suite *agent_suite(void)
     tcase_add_test(tc, t_chan_receivers);
     tcase_add_test(tc, t_wait_reasons);
     tcase_add_test(tc, t_sites_and_names);
+    tcase_add_test(tc, t_stack_committed);
     tcase_add_test(tc, t_counts_after_churn);
     tcase_add_test(tc, t_threads_and_processors);
     tcase_add_test(tc, t_dump_self);
