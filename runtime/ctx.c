@@ -75,23 +75,32 @@ static void cancel_locked(struct grt_ctx *c, int err)
     if (c == &background || c->err)
         return;
     unlink_from_parent(c);
+    /* Mark the whole subtree first, then close the done channels, the
+     * descendants' before c's: a goroutine woken by any of them finds
+     * every context below cancelled already. */
+    struct grt_ctx *todo = c, *marked = NULL;
     c->work = NULL;
-    struct grt_ctx *list = c;
-    while (list) {
-        struct grt_ctx *n = list;
-        list = n->work;
-        n->work = NULL;
+    while (todo) {
+        struct grt_ctx *n = todo;
+        todo = n->work;
         STORE_REL(&n->err, err);
-        grt_chan_close(n->done);
         struct grt_ctx *k = n->children;
         n->children = NULL;
         while (k) {
             struct grt_ctx *kn = k->next;
             k->parent = k->next = k->prev = NULL;
-            k->work = list; /* live: a cancelled node has no parent */
-            list = k;
+            k->work = todo; /* live: a cancelled node has no parent */
+            todo = k;
             k = kn;
         }
+        n->work = marked;
+        marked = n;
+    }
+    while (marked) {
+        struct grt_ctx *n = marked;
+        marked = n->work;
+        n->work = NULL;
+        grt_chan_close(n->done);
     }
 }
 

@@ -544,15 +544,25 @@ static TU_NOINLINE void dump_target(void *arg)
     grt_chan_recv(arg, &v);
 }
 
+/* At least *arg goroutines are parked in a channel receive. */
+static bool recv_parked_pred(struct rd_snapshot *s, void *arg)
+{
+    int n = 0;
+    for (size_t i = 0; i < s->ng; i++)
+        n += s->g[i].status == GRT_SHM_G_WAITING &&
+             s->g[i].wait_reason == GRT_SHM_WAIT_CHAN_RECV;
+    return n >= *(int *)arg;
+}
+
 START_TEST(t_dump_self)
 {
     struct rd_target *t = attach_self();
     grt_chan *c = grt_chan_make(0, 0);
     for (int i = 0; i < 10; i++)
         grt_go(dump_target, c);
-    tu_wait_goroutines(11); /* let them park */
-    for (int i = 0; i < 20; i++)
-        grt_yield();
+    /* let them park: the records say so once each is in its receive */
+    int want = 10;
+    rd_snapshot_free(snapshot_until(t, recv_parked_pred, &want));
     struct rd_dump *d;
     int rc = rd_dump_request(t, 0, 32, 5000, &d);
     if (rc == RD_ENODUMP) {

@@ -50,7 +50,10 @@ bad() {
 
 # start MODE [N]: run the target, wait for "ready PID"; sets $tp
 start() {
-    out="$work/target.$1.out"
+    # a fresh file each time: the background job's redirection truncates
+    # it only when that job runs, after the loop below may have read it
+    nstart=$((${nstart:-0} + 1))
+    out="$work/target.$1.$nstart.out"
     "$target" "$@" > "$out" 2>&1 &
     tp=$!
     pids="$pids $tp"
