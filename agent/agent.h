@@ -104,31 +104,58 @@ typedef uint64_t __attribute__((may_alias)) agent_u64_alias;
  * thereby tells a goroutine whose registers are saved from one still on
  * its way out).  No lock, no read-modify-write, no allocation.
  */
-static inline void agent_g_state(struct g *gp)
+/* The three shapes of agent_g_state, for callers that know the new
+ * status: the hot paths (park, ready, execute) call these directly and
+ * so skip the dispatch on a status they just stored. */
+
+/* gp is now G_WAITING (wait_reason, wait_obj, wait_since set) or
+ * G_SYSCALL (blocking call). */
+static inline void agent_g_publish_wait(struct g *gp, uint32_t st)
 {
     struct grt_shm_g *r = gp->agent_rec;
-    uint32_t st = LOAD_RLX(&gp->status);
-    uint32_t gen = gp->agent_gen;
-    if (st == G_WAITING || st == G_SYSCALL) {
-        gen += 0x10000u;
-        gp->agent_gen = gen;
-        __atomic_thread_fence(__ATOMIC_RELEASE); /* (G1) pairs with the
-                                                    reader's acquire fence */
-        STORE_RLX(&r->wait_since, gp->wait_since);
-        STORE_RLX(&r->wait_obj, (uint64_t)(uintptr_t)gp->wait_obj);
-        if (st == G_WAITING)
-            STORE_RLX(&gp->ctx.pc, (void *)0);
-    } else if (st == G_RUNNING) {
-        struct m *mp = gp->m;
-        struct p *pp = mp->p;
-        uint64_t where = (uint32_t)mp->id |
-                         (uint64_t)(uint32_t)(pp ? pp->id : -1) << 32;
-        __atomic_thread_fence(__ATOMIC_RELEASE); /* (G1) */
-        STORE_RLX((agent_u64_alias *)(void *)&r->m_id, where);
-    }
+    uint32_t gen = gp->agent_gen + 0x10000u;
+    gp->agent_gen = gen;
+    __atomic_thread_fence(__ATOMIC_RELEASE); /* (G1) pairs with the
+                                                reader's acquire fence */
+    STORE_RLX(&r->wait_since, gp->wait_since);
+    STORE_RLX(&r->wait_obj, (uint64_t)(uintptr_t)gp->wait_obj);
+    if (st == G_WAITING)
+        STORE_RLX(&gp->ctx.pc, (void *)0);
     /* (G2) the fields before the state; pairs with the reader's
      * load-acquire of state */
     STORE_REL(&r->state, gen | (uint32_t)gp->wait_reason << 8 | st);
+}
+
+/* gp now runs on mp, holding pp (NULL: none, as after a blocking call). */
+static inline void agent_g_publish_running(struct g *gp, struct m *mp,
+                                           struct p *pp)
+{
+    struct grt_shm_g *r = gp->agent_rec;
+    uint64_t where = (uint32_t)mp->id |
+                     (uint64_t)(uint32_t)(pp ? pp->id : -1) << 32;
+    __atomic_thread_fence(__ATOMIC_RELEASE); /* (G1) */
+    STORE_RLX((agent_u64_alias *)(void *)&r->m_id, where);
+    STORE_REL(&r->state, gp->agent_gen | (uint32_t)gp->wait_reason << 8 |
+                             G_RUNNING); /* (G2) */
+}
+
+/* gp's status is now st, one that uses no other field (G_RUNNABLE,
+ * G_DEAD). */
+static inline void agent_g_publish_plain(struct g *gp, uint32_t st)
+{
+    STORE_REL(&gp->agent_rec->state,
+              gp->agent_gen | (uint32_t)gp->wait_reason << 8 | st); /* (G2) */
+}
+
+static inline void agent_g_state(struct g *gp)
+{
+    uint32_t st = LOAD_RLX(&gp->status);
+    if (st == G_WAITING || st == G_SYSCALL)
+        agent_g_publish_wait(gp, st);
+    else if (st == G_RUNNING)
+        agent_g_publish_running(gp, gp->m, gp->m->p);
+    else
+        agent_g_publish_plain(gp, st);
 }
 
 /*

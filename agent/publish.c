@@ -261,9 +261,10 @@ static uint32_t site_of(struct g *gp)
         gp->agent_site_file == gp->file &&
         gp->agent_site_caller == gp->caller && gp->agent_site_line == gp->line)
         return gp->agent_site;
-    if (!grt__agent.on)
-        return 0;
-    uint32_t id = site_lookup(gp);
+    /* off: no table to look in; remember the site anyway, with an id
+     * nobody reads (the record is the private dummy), so that the next
+     * goroutine from this site takes agent_g_start's short path */
+    uint32_t id = grt__agent.on ? site_lookup(gp) : UINT32_MAX;
     gp->agent_site_fn = gp->fn_name;
     gp->agent_site_file = gp->file;
     gp->agent_site_caller = gp->caller;

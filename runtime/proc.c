@@ -807,7 +807,7 @@ static inline void execute(struct m *mp, struct g *gp, bool inherit)
     mp->curg = gp;
     gp->m = mp;
     STORE_RLX(&gp->status, G_RUNNING);
-    agent_g_state(gp);
+    agent_g_publish_running(gp, mp, pp);
 }
 
 /* The M's pending work on the G it just left (see the file comment). */
@@ -1261,7 +1261,7 @@ void grt__park(enum wait_reason r, void *obj, spinlock *lk)
     gp->wait_obj = obj;
     gp->wait_since = coarse_now();
     STORE_RLX(&gp->status, G_WAITING);
-    agent_g_state(gp);
+    agent_g_publish_wait(gp, G_WAITING);
     switch_out(mp, gp, AFTER_PARK, lk);
     gp->wait_reason = WAIT_NONE;
     gp->wait_obj = NULL;
@@ -1277,7 +1277,7 @@ void grt__park_fn(enum wait_reason r, void *obj, void (*fn)(void *),
     gp->wait_obj = obj;
     gp->wait_since = coarse_now();
     STORE_RLX(&gp->status, G_WAITING);
-    agent_g_state(gp);
+    agent_g_publish_wait(gp, G_WAITING);
     mp->after_fn = fn;
     mp->after_arg = arg;
     mp->prevg = gp;
@@ -1293,7 +1293,7 @@ void grt__ready(struct g *gp)
 {
     struct m *mp = getm();
     STORE_RLX(&gp->status, G_RUNNABLE);
-    agent_g_state(gp);
+    agent_g_publish_plain(gp, G_RUNNABLE);
     runqput(mp->p, gp, true);
     wakep();
 }
