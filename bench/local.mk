@@ -112,3 +112,7 @@ bench_agent_read_CPPFLAGS = $(bench_cppflags) -I$(top_srcdir)/cli/reader
 bench_agent_read_CFLAGS = $(bench_cflags)
 bench_agent_read_LDADD = cli/libgrtreader.la $(bench_ldadd)
 dist_noinst_SCRIPTS += bench/agent-read.sh
+
+# What an observer (gtop at 10 refreshes/s, or grt-exporter scraped at
+# 10/s) costs the observed program: bench/observer-cost.sh (no Go twin).
+dist_noinst_SCRIPTS += bench/observer-cost.sh
