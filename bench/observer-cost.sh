@@ -73,7 +73,7 @@ run() {
 
 if [ "$observer" = exporter ]; then
     port=$((20000 + RANDOM % 20000))
-    "$build/cli/exporter/grt-exporter" --listen "127.0.0.1:$port" >/dev/null 2>&1 &
+    "$build/cli/grt-exporter" --listen "127.0.0.1:$port" >/dev/null 2>&1 &
     exp=$!
     trap 'kill $exp 2>/dev/null || true' EXIT
     sleep 0.3
