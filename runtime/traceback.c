@@ -39,6 +39,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Why a parked goroutine shows no frames when there is no unwinder: a
+ * block with neither frames nor a note would break Go's grammar. */
+#ifdef HAVE_LIBUNWIND
+#define NO_UNWINDER "stack unavailable"
+#else
+#define NO_UNWINDER "libgrt built without libunwind"
+#endif
+
 #define MAX_SHOWN 100 /* frames shown per goroutine (Go's) */
 #define MAX_RAW 192   /* frames unwound: hidden ones included */
 #define SMALL_STACK (256 * 1024)
@@ -210,7 +218,7 @@ TB_RACY void grt__tb_describe(struct grt__tb *tb, struct g *gp, bool self,
             fg->no_frames = "running on another thread";
             break;
         default:
-            fg->no_frames = tb->uw ? "stack unavailable" : NULL;
+            fg->no_frames = tb->uw ? "stack unavailable" : NO_UNWINDER;
             break;
         }
     }
