@@ -172,6 +172,31 @@ struct stack {
     struct stack *next; /* pool link; under the owning cache */
 };
 
+/* ---- timers (time.c) ---- */
+
+struct timer;
+typedef void (*timer_fn)(struct timer *t, int64_t now);
+
+struct timer {
+    int64_t when;          /* under the heap's lock */
+    int64_t period;        /* > 0: ticker */
+    timer_fn f;            /* called with no lock held, on a scheduler path */
+    void *arg;
+    struct p *pp;          /* heap it is in; NULL when not queued */
+    int32_t idx;           /* index in pp->timers.heap; -1 none */
+    uint32_t seq;          /* bumped by grt__timer_del */
+    uint32_t running;      /* atomic: its callback runs now (del waits) */
+    struct g *gp;          /* sleep: the goroutine */
+};
+
+/* A goroutine's timer for grt_sleep, kept in its G (time.c): the timer
+ * heap writes a timer's index whenever it moves, and G structs, unlike
+ * stacks, lie close together. */
+struct sleep_timer {
+    struct timer t; /* first: the callback gets &s->t */
+    spinlock lk;    /* held from arming until the G is off its stack */
+};
+
 /* ---- goroutine ---- */
 
 struct waiter;
@@ -211,6 +236,7 @@ struct g {
     int64_t leak_scope;    /* grt_leak_scope_begin id, 0 none (leak.c);
                               copied from the creator at spawn, then
                               written by the G itself */
+    struct sleep_timer sleep; /* grt_sleep's timer (time.c); the G's own */
     /* sanitizer fiber handles */
     void *asan_fake_stack;
     void *tsan_fiber;
@@ -274,21 +300,14 @@ enum {
     AFTER_EXITSYSCALL /* find a P for it, or queue it globally */
 };
 
-/* ---- timers (time.c) ---- */
 
-struct timer;
-typedef void (*timer_fn)(struct timer *t, int64_t now);
-
-struct timer {
-    int64_t when;          /* under the heap's lock */
-    int64_t period;        /* > 0: ticker */
-    timer_fn f;            /* called with no lock held, on a scheduler path */
-    void *arg;
-    struct p *pp;          /* heap it is in; NULL when not queued */
-    int32_t idx;           /* index in pp->timers.heap; -1 none */
-    uint32_t seq;          /* bumped by grt__timer_del */
-    uint32_t running;      /* atomic: its callback runs now (del waits) */
-    struct g *gp;          /* sleep: the goroutine */
+/* A timer heap entry: the deadline is kept beside the pointer, so sifting
+ * compares within the heap's own (contiguous) memory and touches a timer
+ * (on some goroutine's stack, far from the others) only to store its
+ * index when it moves. */
+struct tent {
+    int64_t when;
+    struct timer *t;
 };
 
 /* ---- processor ---- */
@@ -316,7 +335,10 @@ struct p {
     int32_t nsfree;
     /* timers: a 4-ary heap under tlock */
     _Alignas(CACHELINE) spinlock tlock;
-    struct timer **theap;
+    struct tent *theap;     /* entries; theap[0] sits 48 bytes into a
+                               cache line, so each group of 4 siblings
+                               (4i+1..4i+4) fills exactly one line */
+    void *theap_mem;        /* theap's allocation */
     int32_t tlen, tcap;
     int64_t timer0_when;    /* atomic: earliest when, 0 none */
     /* counters: owner writes, readers load relaxed */

@@ -73,28 +73,28 @@ static int64_t deadline(int64_t ns)
  * The per-P heap (pp->tlock held)
  * --------------------------------------------------------------------- */
 
-static inline void heap_set(struct p *pp, int i, struct timer *t)
+static inline void heap_set(struct p *pp, int i, struct tent e)
 {
-    pp->theap[i] = t;
-    t->idx = i;
+    pp->theap[i] = e;
+    e.t->idx = i;
 }
 
 static void sift_up(struct p *pp, int i)
 {
-    struct timer *t = pp->theap[i];
+    struct tent *h = pp->theap, e = h[i];
     while (i > 0) {
         int parent = (i - 1) / 4;
-        if (pp->theap[parent]->when <= t->when)
+        if (h[parent].when <= e.when)
             break;
-        heap_set(pp, i, pp->theap[parent]);
+        heap_set(pp, i, h[parent]);
         i = parent;
     }
-    heap_set(pp, i, t);
+    heap_set(pp, i, e);
 }
 
 static void sift_down(struct p *pp, int i)
 {
-    struct timer *t = pp->theap[i];
+    struct tent *h = pp->theap, e = h[i];
     int n = pp->tlen;
     for (;;) {
         int c = 4 * i + 1;
@@ -102,28 +102,38 @@ static void sift_down(struct p *pp, int i)
             break;
         int best = c;
         for (int k = c + 1; k < c + 4 && k < n; k++)
-            if (pp->theap[k]->when < pp->theap[best]->when)
+            if (h[k].when < h[best].when)
                 best = k;
-        if (pp->theap[best]->when >= t->when)
+        if (h[best].when >= e.when)
             break;
-        heap_set(pp, i, pp->theap[best]);
+        heap_set(pp, i, h[best]);
         i = best;
     }
-    heap_set(pp, i, t);
+    heap_set(pp, i, e);
 }
 
 /* Mirror the heap top in timer0_when (0: empty). */
 static inline void update_t0(struct p *pp)
 {
-    STORE_RLX(&pp->timer0_when, pp->tlen ? pp->theap[0]->when : 0);
+    STORE_RLX(&pp->timer0_when, pp->tlen ? pp->theap[0].when : 0);
 }
+
+/* Entry 0 is placed 48 bytes into a cache line: then the children of
+ * entry i, 4i+1 to 4i+4, start at 64 + 64i bytes, one line per group. */
+#define THEAP_SKEW 3
 
 static void heap_grow(struct p *pp)
 {
     int cap = pp->tcap ? pp->tcap * 2 : 64;
-    struct timer **h = realloc(pp->theap, (size_t)cap * sizeof *h);
-    if (!h)
+    void *mem = NULL;
+    if (posix_memalign(&mem, CACHELINE,
+                       (size_t)(cap + THEAP_SKEW) * sizeof(struct tent)) != 0)
         grt__throw("runtime: out of memory growing a timer heap");
+    struct tent *h = (struct tent *)mem + THEAP_SKEW;
+    if (pp->tlen)
+        memcpy(h, pp->theap, (size_t)pp->tlen * sizeof *h);
+    free(pp->theap_mem);
+    pp->theap_mem = mem;
     pp->theap = h;
     pp->tcap = cap;
 }
@@ -133,8 +143,9 @@ static void heap_push(struct p *pp, struct timer *t)
     if (pp->tlen == pp->tcap)
         heap_grow(pp);
     STORE_REL(&t->pp, pp);
-    heap_set(pp, pp->tlen++, t);
-    sift_up(pp, t->idx);
+    int i = pp->tlen++;
+    heap_set(pp, i, (struct tent){t->when, t});
+    sift_up(pp, i);
 }
 
 static void heap_remove(struct p *pp, struct timer *t)
@@ -144,7 +155,7 @@ static void heap_remove(struct p *pp, struct timer *t)
     if (i != last) {
         heap_set(pp, i, pp->theap[last]);
         sift_down(pp, i);
-        sift_up(pp, pp->theap[i]->idx);
+        sift_up(pp, i);
     }
     t->idx = -1;
     STORE_REL(&t->pp, NULL); /* after any store to t->running */
@@ -229,13 +240,14 @@ bool grt__timer_del(struct timer *t)
 int64_t grt__timers_run(struct p *pp, int64_t now)
 {
     lock(&pp->tlock);
-    while (pp->tlen && pp->theap[0]->when <= now) {
-        struct timer *t = pp->theap[0];
+    while (pp->tlen && pp->theap[0].when <= now) {
+        struct timer *t = pp->theap[0].t;
         bool busy = LOAD_RLX(&t->running) != 0;
         if (!busy)
             STORE_RLX(&t->running, 1); /* before t->pp may go NULL */
         if (t->period > 0) {
             t->when = next_tick(t->when, t->period, now);
+            pp->theap[0].when = t->when;
             sift_down(pp, 0);
         } else {
             heap_remove(pp, t); /* one-shot: busy is impossible */
@@ -249,7 +261,7 @@ int64_t grt__timers_run(struct p *pp, int64_t now)
         lock(&pp->tlock);
     }
     update_t0(pp);
-    int64_t next = pp->tlen ? pp->theap[0]->when : 0;
+    int64_t next = pp->tlen ? pp->theap[0].when : 0;
     unlock(&pp->tlock);
     return next;
 }
@@ -289,12 +301,13 @@ void grt__timers_move(struct p *from, struct p *to)
     lock(&a->tlock);
     lock(&b->tlock);
     for (int i = 0; i < from->tlen; i++) {
-        struct timer *t = from->theap[i];
+        struct tent e = from->theap[i];
         if (to->tlen == to->tcap)
             heap_grow(to);
-        STORE_REL(&t->pp, to);
-        heap_set(to, to->tlen++, t);
-        sift_up(to, t->idx);
+        STORE_REL(&e.t->pp, to);
+        int j = to->tlen++;
+        heap_set(to, j, e);
+        sift_up(to, j);
     }
     from->tlen = 0;
     update_t0(from);
@@ -308,20 +321,15 @@ void grt__timers_move(struct p *from, struct p *to)
  * --------------------------------------------------------------------- */
 
 /*
- * A sleeping goroutine's timer, on its own stack.  lk is held from before
- * the timer is armed until the goroutine is off its stack (grt__park
- * releases it there), and the callback takes it before readying the
- * goroutine: so the ready can never precede the park.
+ * A sleeping goroutine's timer is gp->sleep (rt.h).  lk is held from
+ * before the timer is armed until the goroutine is off its stack
+ * (grt__park releases it there), and the callback takes it before
+ * readying the goroutine: so the ready can never precede the park.
  */
-struct sleeper {
-    struct timer t; /* first: the callback gets &s->t */
-    spinlock lk;
-};
-
 static void sleep_fire(struct timer *t, int64_t now)
 {
     (void)now;
-    struct sleeper *s = (struct sleeper *)t;
+    struct sleep_timer *s = (struct sleep_timer *)t;
     lock(&s->lk); /* succeeds once the sleeper is parked */
     struct g *gp = t->gp;
     unlock(&s->lk);
@@ -335,17 +343,18 @@ void grt_sleep(int64_t ns)
         grt_yield();
         return;
     }
-    struct sleeper s;
-    memset(&s, 0, sizeof s);
-    s.t.f = sleep_fire;
-    s.t.gp = mp->curg;
-    s.t.idx = -1;
-    lock(&s.lk);
-    grt__timer_add(&s.t, deadline(ns));
-    grt__park(WAIT_SLEEP, NULL, &s.lk);
+    struct g *gp = mp->curg;
+    struct sleep_timer *s = &gp->sleep;
+    memset(s, 0, sizeof *s);
+    s->t.f = sleep_fire;
+    s->t.gp = gp;
+    s->t.idx = -1;
+    lock(&s->lk);
+    grt__timer_add(&s->t, deadline(ns));
+    grt__park(WAIT_SLEEP, NULL, &s->lk);
     /* Fired: sleep_fire may still be returning; wait until it is done
-     * with s before s goes out of scope. */
-    grt__timer_del(&s.t);
+     * with s before the next sleep (or exit) reuses it. */
+    grt__timer_del(&s->t);
 }
 
 /* ---------------------------------------------------------------------
