@@ -9,8 +9,8 @@
  * process), attaches to new ones, detaches from the ones that went away,
  * and takes one snapshot of each (rd_snapshot_take).  Counters come from
  * the newest sample of the agent's ring (rd_samples_read, from a cursor
- * kept per process); goroutines per state, blocked channels and leaks
- * (rd_leaks_find) from the snapshot; the process_* family from
+ * kept per process); goroutines per state, blocked channels and leak
+ * counts (rd_leaks_count) from the snapshot; the process_* family from
  * /proc/<pid> and prlimit(2), as client_golang's process collector does.
  *
  * Families are written one after the other, each with all processes'
@@ -273,15 +273,16 @@ static void fill_from_snapshot(struct pm *p, const struct rd_snapshot *s,
     }
     p->nm = s->nm;
     p->np = s->np;
-    struct rd_leaks *l = NULL;
-    if (rd_leaks_find(s, o->leak_threshold_ns, s->taken_mono_ns, &l) == RD_OK &&
-        l) {
+    /* counts only: grouping the leaks (a sort of every leaked goroutine)
+     * would dominate the scrape of a program with many of them */
+    struct rd_leak_counts l;
+    if (rd_leaks_count(s, o->leak_threshold_ns, s->taken_mono_ns, &l) ==
+        RD_OK) {
         p->have_leaks = true;
-        p->leaks_suspected = l->nsuspected;
-        p->leaks_proven = l->nproven;
-        p->all_asleep = l->all_asleep;
-        p->longest_wait_s = (double)l->longest_wait_ns / 1e9;
-        rd_leaks_free(l);
+        p->leaks_suspected = l.nsuspected;
+        p->leaks_proven = l.nproven;
+        p->all_asleep = l.all_asleep;
+        p->longest_wait_s = (double)l.longest_wait_ns / 1e9;
     }
 }
 
