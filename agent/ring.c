@@ -85,8 +85,12 @@ AGENT_RACY static void counters(struct sched_counters *c)
         c->steals += RACY(pp->steals);
         c->preemptions += RACY(pp->preemptions);
         c->syscalls += RACY(pp->syscalls);
+        c->mallocs += RACY(pp->mallocs);
+        c->frees += RACY(pp->frees);
+        c->total_alloc += RACY(pp->alloc_bytes);
     }
     c->threads = (uint64_t)RACY(grt__sched.mcount);
+    objstat_finish(c);
 }
 
 AGENT_RACY static void tick(uint64_t nticks, int64_t now)
@@ -132,6 +136,9 @@ AGENT_RACY static void tick(uint64_t nticks, int64_t now)
     v.steals = sc.steals;
     v.preemptions = sc.preemptions;
     v.syscalls = sc.syscalls;
+    v.mallocs = sc.mallocs;
+    v.frees = sc.frees;
+    v.total_alloc = sc.total_alloc;
     v.stack_inuse = stack_inuse;
     v.stack_sys = stack_sys;
     v.heap_alloc = heap_alloc;

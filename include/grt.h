@@ -401,8 +401,30 @@ GRT_API int *grt_errno_location(void);
  * Statistics
  * ------------------------------------------------------------------------ */
 
+/*
+ * alloc and sys: memory libgrt owns now for its own structures (goroutine
+ * descriptors, processors, threads) and goroutine stacks.
+ *
+ * mallocs, frees, total_alloc (Go's Mallocs, Frees, TotalAlloc): the
+ * objects libgrt allocates on the program's behalf, counted as Go counts
+ * the heap objects a Go program allocates (not calls of malloc):
+ *   - a goroutine: one object of the size of its descriptor, made by
+ *     grt_go (the main goroutine counts one) and freed when it exits,
+ *     whether the descriptor is new or reused; its stack is in
+ *     stack_inuse, as Go's stacks are not heap;
+ *   - a channel: one object, header and buffer together (as Go's
+ *     makechan), freed by grt_chan_free;
+ *   - a timer or ticker (grt_timer_make, grt_ticker_make, grt_after): one
+ *     object plus its channel; a context (grt_ctx_with_cancel,
+ *     grt_ctx_with_timeout): one object plus its done channel; freed with
+ *     them.
+ * mallocs - frees is the number of those objects alive (Go's
+ * HeapObjects); total_alloc is the bytes of all ever made.  Not counted:
+ * libgrt's own structures, and memory handed to the caller to free()
+ * (grt_goroutine_ids).  Every counter only grows; frees <= mallocs.
+ */
 typedef struct grt_memstats {
-    uint64_t alloc, total_alloc, sys, mallocs, frees; /* runtime-owned memory */
+    uint64_t alloc, total_alloc, sys, mallocs, frees; /* see above */
     uint64_t heap_alloc, heap_sys, heap_inuse; /* process heap (mallinfo2) */
     uint64_t stack_inuse, stack_sys; /* goroutine stack committed / reserved */
     uint64_t num_goroutine, num_thread, maxprocs;

@@ -39,6 +39,9 @@ grt_chan *grt_chan_make(size_t elem_size, size_t cap)
         if (!c->buf)
             grt__throw("runtime: out of memory allocating a channel");
     }
+    /* one object, header and buffer, as Go's makechan allocates them
+     * for element types without pointers */
+    objstat_alloc(sizeof *c + (c->buf ? cap * elem_size : 0));
     return c;
 }
 
@@ -49,10 +52,12 @@ void grt_chan_free(grt_chan *c)
     if (c->timer) {
         grt__timer_del(c->timer);
         free(c->timer);
+        objstat_free(); /* grt_after's timer */
     }
     agent_chan_free(c); /* agent: drop its channel record (if it has one) */
     free(c->buf);
     free(c);
+    objstat_free();
 }
 
 void grt_chan_set_name(grt_chan *c, const char *name)

@@ -118,6 +118,7 @@ static grt_ctx *ctx_new(grt_ctx *parent, int64_t dl)
     grt_ctx *c = calloc(1, sizeof *c);
     if (!c)
         grt__throw("runtime: out of memory making a context");
+    objstat_alloc(sizeof *c);
     c->done = grt_chan_make(0, 0);
     c->t.idx = -1;
     c->deadline = dl;
@@ -204,4 +205,5 @@ void grt_ctx_free(grt_ctx *c)
     grt_ctx_cancel(c); /* unlinks it and its subtree; stops the timer */
     grt_chan_free(c->done);
     free(c);
+    objstat_free();
 }

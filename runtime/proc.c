@@ -1818,6 +1818,10 @@ void grt__sched_counters(struct sched_counters *c)
         c->steals += LOAD_RLX(&pp->steals);
         c->preemptions += LOAD_RLX(&pp->preemptions);
         c->syscalls += LOAD_RLX(&pp->syscalls);
+        c->mallocs += LOAD_RLX(&pp->mallocs);
+        c->frees += LOAD_RLX(&pp->frees);
+        c->total_alloc += LOAD_RLX(&pp->alloc_bytes);
     }
     c->threads = (uint64_t)LOAD_RLX(&grt__sched.mcount);
+    objstat_finish(c);
 }

@@ -348,6 +348,9 @@ struct p {
     uint64_t exited;
     uint64_t preemptions;
     uint64_t syscalls;
+    uint64_t mallocs;       /* objstat_*: objects made for the program */
+    uint64_t frees;         /* (not goroutines: created and exited count */
+    uint64_t alloc_bytes;   /* those), objects freed, bytes made */
     /* blocking calls: sysmon's view */
     uint32_t syscalltick;   /* bumped on every syscall_enter; owner */
     uint32_t sysmon_tick;   /* syscalltick sysmon saw last; sysmon only */
@@ -394,6 +397,8 @@ struct sched {
     struct g *allg;
     /* counters of dead Ps and exited Ms */
     uint64_t old_ctxswitches, old_steals, old_created, old_exited;
+    /* objstat_* by a caller whose M has no P of its own (atomic) */
+    uint64_t nop_mallocs, nop_frees, nop_alloc_bytes;
 };
 
 HIDDEN extern struct sched grt__sched;
@@ -460,6 +465,7 @@ HIDDEN int grt__retake(int64_t now);
 struct sched_counters {
     uint64_t created, exited, ctxswitches, steals, preemptions, syscalls;
     uint64_t threads;
+    uint64_t mallocs, frees, total_alloc; /* grt.h's, objstat_finish */
 };
 HIDDEN void grt__sched_counters(struct sched_counters *c);
 
@@ -475,6 +481,62 @@ static inline struct m *getm(void)
 
 /* The running goroutine (starts the runtime if needed). */
 static inline struct g *getg(void) { return getm()->curg; }
+
+/* ---- objects made for the program: grt_memstats' mallocs, frees and
+ * total_alloc (grt.h defines which).  A plain increment of a counter of
+ * the caller's P, as the scheduler's counters: its M owns the P, and
+ * libgrt's code is never preempted.  In a blocking call
+ * (grt_syscall_enter) sysmon may have handed the P to another M, so such
+ * a caller, one with no P, or a thread that is no M (grt_chan_free never
+ * needed one) adds to global atomics instead.
+ * Goroutines are not counted here: created and exited count them. ---- */
+
+static inline struct p *objstat_p(void)
+{
+    struct m *mp = grt__tls_m;
+    return likely(mp && mp->p && !LOAD_RLX(&mp->blocked)) ? mp->p : NULL;
+}
+
+static inline void objstat_alloc(uint64_t bytes)
+{
+    struct p *pp = objstat_p();
+    if (likely(pp)) {
+        STORE_RLX(&pp->mallocs, pp->mallocs + 1);
+        STORE_RLX(&pp->alloc_bytes, pp->alloc_bytes + bytes);
+    } else {
+        __atomic_fetch_add(&grt__sched.nop_mallocs, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&grt__sched.nop_alloc_bytes, bytes,
+                           __ATOMIC_RELAXED);
+    }
+}
+
+static inline void objstat_free(void)
+{
+    struct p *pp = objstat_p();
+    if (likely(pp))
+        STORE_RLX(&pp->frees, pp->frees + 1);
+    else
+        __atomic_fetch_add(&grt__sched.nop_frees, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Complete c's mallocs, frees and total_alloc, summed over the Ps by the
+ * caller: add the goroutines (one object of sizeof(struct g) each, made
+ * when created and freed when exited) and the global counters.  The Ps
+ * are read one after the other, so an object made on one P and freed on
+ * another can show its free without its allocation for a moment: frees
+ * is capped at mallocs, which keeps both monotonic from one reading to
+ * the next.
+ */
+static inline void objstat_finish(struct sched_counters *c)
+{
+    c->mallocs += c->created + LOAD_RLX(&grt__sched.nop_mallocs);
+    c->frees += c->exited + LOAD_RLX(&grt__sched.nop_frees);
+    c->total_alloc += c->created * (uint64_t)sizeof(struct g) +
+                      LOAD_RLX(&grt__sched.nop_alloc_bytes);
+    if (c->frees > c->mallocs)
+        c->frees = c->mallocs;
+}
 
 /* ---- scheduler entry points (proc.c) ---- */
 

@@ -3,7 +3,9 @@
  * stopping anything.  Scheduler counters are per-P sums (proc.c); stack
  * bytes are measured (stack.c); the heap figures are glibc's mallinfo2,
  * the best the platform can tell about the C heap; "runtime-owned" memory
- * is what libgrt mapped or allocated for its own structures.
+ * is what libgrt mapped or allocated for its own structures; mallocs,
+ * frees and total_alloc count the objects it made for the program
+ * (goroutines, channels, timers, contexts: objstat_* in rt.h).
  */
 #include "config.h"
 
@@ -30,10 +32,10 @@ void grt_read_memstats(grt_memstats *ms)
         pbytes += sizeof(struct p);
     uint64_t mbytes = c.threads * sizeof(struct m);
     ms->alloc = gbytes + pbytes + mbytes + ms->stack_inuse;
-    ms->total_alloc = ms->alloc;
     ms->sys = ms->stack_sys + gbytes + pbytes + mbytes;
-    ms->mallocs = (uint64_t)nallg + c.threads;
-    ms->frees = 0;
+    ms->mallocs = c.mallocs;
+    ms->frees = c.frees;
+    ms->total_alloc = c.total_alloc;
     ms->num_goroutine = c.created - c.exited;
     ms->num_thread = c.threads;
     ms->maxprocs = (uint64_t)grt_maxprocs(0);

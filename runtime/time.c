@@ -390,6 +390,7 @@ grt_chan *grt_after(int64_t ns)
     struct timer *t = calloc(1, sizeof *t);
     if (!t)
         grt__throw("runtime: out of memory in grt_after");
+    objstat_alloc(sizeof *t); /* freed with the channel */
     t->f = send_time;
     t->arg = c;
     t->idx = -1;
@@ -416,6 +417,7 @@ grt_ticker *grt_ticker_make(int64_t ns)
     grt_ticker *tk = calloc(1, sizeof *tk);
     if (!tk)
         grt__throw("runtime: out of memory in grt_ticker_make");
+    objstat_alloc(sizeof *tk);
     tk->c = time_chan_make();
     tk->t.f = send_time;
     tk->t.arg = tk->c;
@@ -457,6 +459,7 @@ void grt_ticker_free(grt_ticker *tk)
     grt__timer_del(&tk->t);
     grt_chan_free(tk->c);
     free(tk);
+    objstat_free();
 }
 
 grt_timer *grt_timer_make(int64_t ns)
@@ -465,6 +468,7 @@ grt_timer *grt_timer_make(int64_t ns)
     grt_timer *tm = calloc(1, sizeof *tm);
     if (!tm)
         grt__throw("runtime: out of memory in grt_timer_make");
+    objstat_alloc(sizeof *tm);
     tm->c = time_chan_make();
     tm->t.f = send_time;
     tm->t.arg = tm->c;
@@ -505,4 +509,5 @@ void grt_timer_free(grt_timer *tm)
     grt__timer_del(&tm->t);
     grt_chan_free(tm->c);
     free(tm);
+    objstat_free();
 }

@@ -481,6 +481,16 @@ START_TEST(t_counts_after_churn)
     struct rd_snapshot *s = snapshot_until(t, counts_pred, &w);
     ck_assert_uint_eq(s->stats.created, s->stats.exited + 51);
     ck_assert_uint_ge(s->stats.created, 1 + 5 * 300 + 50);
+    /* the objects made for the program (version 3), as grt_read_memstats
+     * counts them: nothing was made or freed since that sample */
+    grt_memstats ms;
+    grt_read_memstats(&ms);
+    ck_assert(s->stats.have_objects);
+    ck_assert_uint_eq(s->stats.mallocs, ms.mallocs);
+    ck_assert_uint_eq(s->stats.frees, ms.frees);
+    ck_assert_uint_eq(s->stats.total_alloc, ms.total_alloc);
+    ck_assert_uint_ge(s->stats.mallocs, s->stats.created + 1); /* and c */
+    ck_assert_uint_ge(s->stats.frees, s->stats.exited);
     rd_snapshot_free(s);
     grt_chan_close(c);
     tu_wait_goroutines(1);

@@ -3,7 +3,8 @@
  * hand-built snapshots for each rule (threshold, grouping, mutex cycles
  * and the staleness check of their edges, "all asleep" and what defeats
  * it), then live programs: a real two-mutex deadlock must be found as a
- * cycle, and a hot contended mutex must never be.
+ * cycle, and a hot contended mutex must never be.  Every analysis is
+ * also made counts-only (rd_leaks_count), which must count the same.
  *
  * The live cases fork a child that runs the runtime (its segment goes to
  * a private GRT_AGENT_DIR) and attach to it, as check_reader does.
@@ -86,11 +87,21 @@ static void lockwait(struct rd_snapshot *s, size_t i, uint64_t mutex,
     s->g[i].wait_owner = owner;
 }
 
+/* rd_leaks_find, and rd_leaks_count must count the same (every case
+ * below goes through here, so the counts-only path meets every rule) */
 static struct rd_leaks *find(const struct rd_snapshot *s, int64_t thr)
 {
     struct rd_leaks *l = NULL;
     ck_assert_int_eq(rd_leaks_find(s, thr, s->taken_mono_ns, &l), RD_OK);
     ck_assert_ptr_nonnull(l);
+    struct rd_leak_counts c;
+    memset(&c, 0xa5, sizeof c);
+    ck_assert_int_eq(rd_leaks_count(s, thr, s->taken_mono_ns, &c), RD_OK);
+    ck_assert_uint_eq(c.nsuspected, l->nsuspected);
+    ck_assert_uint_eq(c.nproven, l->nproven);
+    ck_assert_int_eq(c.all_asleep, l->all_asleep);
+    ck_assert_int_eq(c.longest_wait_ns, l->longest_wait_ns);
+    ck_assert_uint_eq(c.ncycles, l->ncycles);
     return l;
 }
 
@@ -328,6 +339,9 @@ START_TEST(t_empty_and_bad)
     rd_leaks_free(l);
     ck_assert_int_eq(rd_leaks_find(NULL, 0, 0, &l), RD_EINVAL);
     ck_assert_int_eq(rd_leaks_find(s, 0, 0, NULL), RD_EINVAL);
+    struct rd_leak_counts c;
+    ck_assert_int_eq(rd_leaks_count(NULL, 0, 0, &c), RD_EINVAL);
+    ck_assert_int_eq(rd_leaks_count(s, 0, 0, NULL), RD_EINVAL);
     rd_leaks_free(NULL);
     ck_assert(rd_leak_reason(GRT_SHM_WAIT_COND));
     ck_assert(!rd_leak_reason(GRT_SHM_WAIT_SLEEP));
@@ -449,8 +463,7 @@ START_TEST(t_live_deadlock)
     for (int k = 0; k < 2000 && !found; k++) {
         struct rd_snapshot *s;
         ck_assert_int_eq(rd_snapshot_take(t, &s), RD_OK);
-        struct rd_leaks *l;
-        ck_assert_int_eq(rd_leaks_find(s, 0, s->taken_mono_ns, &l), RD_OK);
+        struct rd_leaks *l = find(s, 0);
         if (l->ncycles) {
             found = true;
             ck_assert_uint_eq(l->ncycles, 1);
@@ -484,9 +497,8 @@ START_TEST(t_live_no_false_cycle)
     for (int k = 0; k < 300; k++) {
         struct rd_snapshot *s;
         ck_assert_int_eq(rd_snapshot_take(t, &s), RD_OK);
-        struct rd_leaks *l;
         /* a 1 ns threshold: every blocked goroutine is suspected */
-        ck_assert_int_eq(rd_leaks_find(s, 1, s->taken_mono_ns, &l), RD_OK);
+        struct rd_leaks *l = find(s, 1);
         ck_assert_uint_eq(l->ncycles, 0);
         ck_assert_uint_eq(l->nproven, 0);
         for (size_t i = 0; i < s->ng; i++)

@@ -93,6 +93,10 @@ START_TEST(t_image_reads_back)
     ck_assert_uint_eq(lost, 0);
     ck_assert_uint_eq(cursor, 5);
     ck_assert_uint_eq(out[4].index, 4);
+    ck_assert(out[4].have_objects);
+    ck_assert_uint_eq(out[4].mallocs, 104);
+    ck_assert_uint_eq(out[4].frees, 54);
+    ck_assert_uint_eq(out[4].total_alloc, 5 * 4096);
     ck_assert_int_eq(rd_samples_read(t, &cursor, out, 16, &n, &lost), RD_OK);
     ck_assert_uint_eq(n, 0);
     /* no dump requests on a memory image */
@@ -182,6 +186,30 @@ struct damage {
 };
 
 #define HDR(img) ((struct grt_shm_header *)(img)->base)
+/* A version-2 writer publishes no object counts: whatever its reserved
+ * bytes hold, the sample says so and carries zeros. */
+START_TEST(t_samples_version2)
+{
+    struct shm_image img;
+    ck_assert_int_eq(shm_image_build(&img, 4242, 10, 5), 0);
+    ((struct grt_shm_header *)img.base)->version = 2;
+    struct rd_target *t;
+    ck_assert_int_eq(rd_attach_mem(img.base, img.size, &t), RD_OK);
+    struct rd_snapshot *s;
+    ck_assert_int_eq(rd_snapshot_take(t, &s), RD_OK);
+    ck_assert_uint_eq(s->version, 2);
+    ck_assert(s->have_stats);
+    ck_assert(!s->stats.have_objects);
+    ck_assert_uint_eq(s->stats.mallocs, 0);
+    ck_assert_uint_eq(s->stats.frees, 0);
+    ck_assert_uint_eq(s->stats.total_alloc, 0);
+    ck_assert_uint_eq(s->stats.created, 14); /* the rest reads as before */
+    rd_snapshot_free(s); /* (rd_samples_read fills samples the same way) */
+    rd_detach(t);
+    free(img.base);
+}
+END_TEST
+
 #define TAB(img, t) shm_image_table((img), (t))
 
 static void d_magic(struct shm_image *i)
@@ -813,6 +841,7 @@ static Suite *reader_suite(void)
     TCase *tc = tcase_create("image");
     tcase_add_test(tc, t_image_reads_back);
     tcase_add_test(tc, t_samples_lapped);
+    tcase_add_test(tc, t_samples_version2);
     suite_add_tcase(s, tc);
     tc = tcase_create("damaged");
     tcase_add_loop_test(tc, t_damaged, 0,

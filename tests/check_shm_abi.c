@@ -33,7 +33,7 @@ START_TEST(t_constants)
     /* "GRTSHM\0\1" in memory order on a little-endian machine */
     uint64_t m = GRT_SHM_MAGIC;
     ck_assert_int_eq(memcmp(&m, "GRTSHM\0\1", 8), 0);
-    ck_assert_int_eq(GRT_SHM_VERSION, 2);
+    ck_assert_int_eq(GRT_SHM_VERSION, 3);
     ck_assert_int_eq(GRT_SHM_COMPAT, 1);
     ck_assert_int_eq(GRT_SHM_PAGE, 4096);
     ck_assert_int_eq(GRT_SHM_T_INFO, 0);
@@ -190,6 +190,11 @@ START_TEST(t_samples_dumps)
     ck_assert_int_eq(OFF(grt_shm_sample, dropped_g), 328);
     ck_assert_int_eq(OFF(grt_shm_sample, dumps), 352);
     ck_assert_int_eq(OFF(grt_shm_sample, tick_ns), 360);
+    /* version 3 */
+    ck_assert_int_eq(OFF(grt_shm_sample, mallocs), 368);
+    ck_assert_int_eq(OFF(grt_shm_sample, frees), 376);
+    ck_assert_int_eq(OFF(grt_shm_sample, total_alloc), 384);
+    ck_assert_int_eq(OFF(grt_shm_sample, reserved), 392);
 
     ck_assert_int_eq(SZ(grt_shm_request), 64);
     ck_assert_int_eq(OFF(grt_shm_request, state), 0);

@@ -2,8 +2,10 @@
  * check_stack.c - goroutine stacks: deep recursion fits (the seed's
  * 10,000 frames of 1 KiB), running off the end is Go's "fatal error:
  * stack overflow" naming the goroutine (not a bare SIGSEGV),
- * GRT_STACK_SIZE is honoured, grt_read_memstats reports stack memory, and
- * 20,000 parked goroutines cost little and all exit.
+ * GRT_STACK_SIZE is honoured, grt_read_memstats reports stack memory and
+ * counts the objects made for the program (goroutines, channels, timers,
+ * contexts: mallocs, frees, total_alloc), and 20,000 parked goroutines
+ * cost little and all exit.
  *
  * The recursive functions are out of line and keep a volatile 1 KiB array
  * that they fill and read back, so the compiler can neither fold the
@@ -221,6 +223,79 @@ START_TEST(t_memstats)
 }
 END_TEST
 
+#define NOBJ 200
+#define HOUR (3600LL * 1000000000LL)
+
+static void noop_done(void *arg)
+{
+    grt_wg_done(arg);
+}
+
+/* grt.h's definition of mallocs, frees and total_alloc, step by step;
+ * nothing else runs, so at the end every object made has been freed. */
+START_TEST(t_memstats_objects)
+{
+    tu_wait_goroutines(1);
+    grt_memstats m0, m1, m2, m3, m4, m5;
+    grt_read_memstats(&m0);
+    ck_assert_uint_ge(m0.mallocs, 1); /* the main goroutine */
+    ck_assert_uint_le(m0.frees, m0.mallocs);
+    ck_assert_uint_ge(m0.total_alloc, 1);
+
+    /* channels: one object each, the buffer's bytes included */
+    grt_chan *cs[NOBJ];
+    for (int i = 0; i < NOBJ; i++)
+        cs[i] = grt_chan_make(sizeof(int64_t), i % 2 ? 16 : 0);
+    grt_read_memstats(&m1);
+    ck_assert_uint_ge(m1.mallocs, m0.mallocs + NOBJ);
+    ck_assert_uint_ge(m1.total_alloc,
+                      m0.total_alloc + NOBJ + NOBJ / 2 * 16 * sizeof(int64_t));
+    ck_assert_uint_ge(m1.frees, m0.frees);
+    for (int i = 0; i < NOBJ; i++)
+        grt_chan_free(cs[i]);
+    grt_read_memstats(&m2);
+    ck_assert_uint_ge(m2.frees, m1.frees + NOBJ);
+    ck_assert_uint_ge(m2.mallocs, m1.mallocs);
+    ck_assert_uint_ge(m2.total_alloc, m1.total_alloc);
+
+    /* goroutines: made when spawned, freed when they exit */
+    grt_wg wg = GRT_WG_INIT;
+    for (int i = 0; i < NOBJ; i++) {
+        grt_wg_add(&wg, 1);
+        grt_go(noop_done, &wg);
+        if (i % 2)
+            grt_wg_wait(&wg); /* half one at a time, reusing descriptors */
+    }
+    grt_wg_wait(&wg);
+    tu_wait_goroutines(1);
+    grt_read_memstats(&m3);
+    ck_assert_uint_ge(m3.mallocs, m2.mallocs + NOBJ);
+    ck_assert_uint_ge(m3.frees, m2.frees + NOBJ);
+    ck_assert_uint_ge(m3.total_alloc, m2.total_alloc + NOBJ);
+
+    /* a timer, a ticker, grt_after and two contexts: each one object plus
+     * its channel */
+    grt_timer *tm = grt_timer_make(HOUR);
+    grt_ticker *tk = grt_ticker_make(HOUR);
+    grt_chan *after = grt_after(HOUR);
+    grt_ctx *cc = grt_ctx_with_cancel(NULL);
+    grt_ctx *ct = grt_ctx_with_timeout(cc, HOUR);
+    grt_read_memstats(&m4);
+    ck_assert_uint_ge(m4.mallocs, m3.mallocs + 10);
+    ck_assert_uint_gt(m4.total_alloc, m3.total_alloc);
+    grt_ctx_free(ct);
+    grt_ctx_free(cc);
+    grt_chan_free(after);
+    grt_ticker_free(tk);
+    grt_timer_free(tm);
+    grt_read_memstats(&m5);
+    ck_assert_uint_ge(m5.frees, m4.frees + 10);
+
+    /* every object made since m0 was freed, and counted once */
+    ck_assert_uint_eq(m5.mallocs - m5.frees, m0.mallocs - m0.frees);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* many-parked                                                         */
 /* ------------------------------------------------------------------ */
@@ -284,6 +359,7 @@ static Suite *stack_suite(void)
 
     tc = tcase_create("memstats");
     tcase_add_test(tc, t_memstats);
+    tcase_add_test(tc, t_memstats_objects);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("many-parked");

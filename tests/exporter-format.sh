@@ -8,7 +8,9 @@
 # UTF-8 (written with U+FFFD, as Prometheus needs), and demos started during
 # the scrapes.  Also checks the values that must be there: Go's names
 # for the goroutine counts by state, go_info's version label, the grt_
-# extras (leaks, context switches, longest wait).
+# extras (leaks, context switches, longest wait), and the allocation
+# counters (go_memstats_{mallocs,frees,alloc_bytes}_total: client_golang's
+# types and HELP texts, values that fit the target).
 . "${top_srcdir:-..}/tests/exporter-lib.sh"
 
 "$CHECK" selftest 2>"$tmp/selftest.log" ||
@@ -69,7 +71,9 @@ for fam in go_goroutines go_threads go_info go_memstats_alloc_bytes \
     go_memstats_sys_bytes go_memstats_heap_alloc_bytes \
     go_memstats_heap_sys_bytes go_memstats_heap_idle_bytes \
     go_memstats_heap_inuse_bytes go_memstats_stack_inuse_bytes \
-    go_memstats_stack_sys_bytes go_sched_gomaxprocs_threads \
+    go_memstats_stack_sys_bytes go_memstats_alloc_bytes_total \
+    go_memstats_mallocs_total go_memstats_frees_total \
+    go_sched_gomaxprocs_threads \
     go_sched_goroutines_runnable_goroutines \
     go_sched_goroutines_running_goroutines \
     go_sched_goroutines_waiting_goroutines \
@@ -91,6 +95,24 @@ grep -q '^# TYPE go_sched_goroutines_created_goroutines_total counter$' \
     "$tmp/page" || fail "created goroutines is not a counter"
 grep -q '^# TYPE go_goroutines gauge$' "$tmp/page" ||
     fail "go_goroutines is not a gauge"
+# the allocation counters: client_golang's type and HELP text (less its
+# "Equals to" note), grt's meaning added after it
+for help in \
+    'go_memstats_alloc_bytes_total Total number of bytes allocated in heap until now, even if released already. For grt: ' \
+    'go_memstats_mallocs_total Total number of heap objects allocated, both live and gc-ed. Semantically a counter version for go_memstats_heap_objects gauge. For grt: ' \
+    'go_memstats_frees_total Total number of heap objects frees. For grt: '; do
+    fam=${help%% *}
+    grep -q "^# TYPE $fam counter\$" "$tmp/page" || fail "$fam is not a counter"
+    grep -qF "# HELP $help" "$tmp/page" || fail "$fam: not client_golang's HELP"
+done
+# main: 56 goroutines and its channels made, nothing freed but what
+# exited; every goroutine counts its descriptor's bytes
+m=$(value go_memstats_mallocs_total pid="$main")
+f=$(value go_memstats_frees_total pid="$main")
+b=$(value go_memstats_alloc_bytes_total pid="$main")
+awk -v m="$m" -v f="$f" -v b="$b" \
+    'BEGIN { exit !(m >= 56 + 4 && f <= m && m - f >= 56 && b >= 56 * 64) }' ||
+    fail "objects of $main: mallocs $m, frees $f, bytes $b"
 v=$(value process_start_time_seconds pid="$main")
 now=$(date +%s)
 awk -v v="$v" -v n="$now" 'BEGIN { exit !(v > n - 3600 && v <= n + 5) }' ||

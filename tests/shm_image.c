@@ -185,6 +185,9 @@ int shm_image_build(struct shm_image *img, int pid, unsigned ng,
         x->ncpu = 2;
         x->created = ng + i;
         x->nstate[GRT_SHM_G_WAITING] = 1;
+        x->mallocs = 100 + i;
+        x->frees = 50 + i;
+        x->total_alloc = 4096 * (i + 1);
     }
     tabs[GRT_SHM_T_SAMPLES].count = nsamples;
 

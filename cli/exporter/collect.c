@@ -9,8 +9,8 @@
  * process), attaches to new ones, detaches from the ones that went away,
  * and takes one snapshot of each (rd_snapshot_take).  Counters come from
  * the newest sample of the agent's ring (rd_samples_read, from a cursor
- * kept per process); goroutines per state, blocked channels and leaks
- * (rd_leaks_find) from the snapshot; the process_* family from
+ * kept per process); goroutines per state, blocked channels and leak
+ * counts (rd_leaks_count) from the snapshot; the process_* family from
  * /proc/<pid> and prlimit(2), as client_golang's process collector does.
  *
  * Families are written one after the other, each with all processes'
@@ -24,10 +24,15 @@
  * it.  A process that exits or is starting up between the listing and
  * the snapshot is not an error: it is simply absent.
  *
- * Left out: go_memstats_{alloc_bytes,mallocs,frees}_total and the other
- * allocation counters, since the segment carries no count of C heap
- * allocations (glibc keeps none we could read); go_gc_* (no collector);
- * process_network_* (per network namespace, not per process).
+ * go_memstats_{alloc_bytes,mallocs,frees}_total keep Go's meaning as
+ * far as it carries over: they count the objects libgrt allocates on the
+ * program's behalf (goroutines, channels, timers, tickers, contexts; grt.h
+ * defines them), as Go counts the heap objects a Go program allocates, and
+ * not the C heap's malloc calls (glibc keeps no count a reader could use).
+ * A segment older than version 3 does not publish them: they are left out
+ * for that process.  Left out altogether: the other allocation counters
+ * (lookups, heap objects), go_gc_* (no collector), process_network_* (per
+ * network namespace, not per process).
  */
 #include "config.h"
 
@@ -268,15 +273,16 @@ static void fill_from_snapshot(struct pm *p, const struct rd_snapshot *s,
     }
     p->nm = s->nm;
     p->np = s->np;
-    struct rd_leaks *l = NULL;
-    if (rd_leaks_find(s, o->leak_threshold_ns, s->taken_mono_ns, &l) == RD_OK &&
-        l) {
+    /* counts only: grouping the leaks (a sort of every leaked goroutine)
+     * would dominate the scrape of a program with many of them */
+    struct rd_leak_counts l;
+    if (rd_leaks_count(s, o->leak_threshold_ns, s->taken_mono_ns, &l) ==
+        RD_OK) {
         p->have_leaks = true;
-        p->leaks_suspected = l->nsuspected;
-        p->leaks_proven = l->nproven;
-        p->all_asleep = l->all_asleep;
-        p->longest_wait_s = (double)l->longest_wait_ns / 1e9;
-        rd_leaks_free(l);
+        p->leaks_suspected = l.nsuspected;
+        p->leaks_proven = l.nproven;
+        p->all_asleep = l.all_asleep;
+        p->longest_wait_s = (double)l.longest_wait_ns / 1e9;
     }
 }
 
@@ -360,6 +366,9 @@ typedef bool getter(const struct pm *p, double *v);
 GET(g_goroutines, 1, p->have_stats ? p->st.goroutines : p->ng)
 GET(g_info, 1, 1)
 GET(g_alloc, p->have_stats, p->st.heap_alloc)
+GET(g_alloc_total, p->have_stats && p->st.have_objects, p->st.total_alloc)
+GET(g_mallocs, p->have_stats && p->st.have_objects, p->st.mallocs)
+GET(g_frees, p->have_stats && p->st.have_objects, p->st.frees)
 GET(g_heap_idle, p->have_stats && p->st.heap_sys >= p->st.heap_alloc,
     p->st.heap_sys - p->st.heap_alloc)
 GET(g_heap_sys, p->have_stats, p->st.heap_sys)
@@ -411,6 +420,16 @@ static const struct family {
      "Number of bytes allocated in heap and currently in use. "
      "For grt: the C heap (glibc mallinfo2).",
      g_alloc},
+    {"go_memstats_alloc_bytes_total", "counter",
+     "Total number of bytes allocated in heap until now, even if released "
+     "already. For grt: bytes of the objects libgrt made for the program "
+     "(goroutine descriptors, channels with their buffers, timers, tickers, "
+     "contexts), not the C heap of go_memstats_alloc_bytes.",
+     g_alloc_total},
+    {"go_memstats_frees_total", "counter",
+     "Total number of heap objects frees. For grt: goroutines that exited, "
+     "and channels, timers, tickers and contexts freed.",
+     g_frees},
     {"go_memstats_heap_alloc_bytes", "gauge",
      "Number of heap bytes allocated and currently in use, same as "
      "go_memstats_alloc_bytes.",
@@ -421,6 +440,12 @@ static const struct family {
      "Number of heap bytes that are in use.", g_alloc},
     {"go_memstats_heap_sys_bytes", "gauge",
      "Number of heap bytes obtained from system.", g_heap_sys},
+    {"go_memstats_mallocs_total", "counter",
+     "Total number of heap objects allocated, both live and gc-ed. "
+     "Semantically a counter version for go_memstats_heap_objects gauge. "
+     "For grt: goroutines created (the main one included), and channels, "
+     "timers, tickers and contexts made.",
+     g_mallocs},
     {"go_memstats_stack_inuse_bytes", "gauge",
      "Number of bytes in use by the stack allocator. For grt: goroutine "
      "stack bytes committed.",

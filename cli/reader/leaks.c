@@ -302,53 +302,64 @@ static bool same_key(const struct rd_snapshot *s, const struct item *a,
            s->g[a->gidx].wait_reason == s->g[b->gidx].wait_reason;
 }
 
-int rd_leaks_find(const struct rd_snapshot *s, int64_t threshold_ns,
-                  int64_t now, struct rd_leaks **out)
+/*
+ * Everything but the groups: the mutex edges (l->owner), the cycles,
+ * "all asleep", each goroutine's kind (l->kind) and the counts.  l comes
+ * zeroed with l->ng = s->ng and kind and owner allocated; with items not
+ * NULL (s->ng entries) the leaked goroutines are listed there too
+ * (*nitems), for grouping.
+ */
+static int classify(const struct rd_snapshot *s, int64_t threshold_ns,
+                    int64_t now, struct rd_leaks *l, struct item *items,
+                    size_t *nitems)
 {
-    if (!s || !out)
-        return RD_EINVAL;
-    *out = NULL;
-    if (threshold_ns <= 0)
-        threshold_ns = RD_LEAK_THRESHOLD_NS;
     size_t n = s->ng;
-    struct rd_leaks *l = calloc(1, sizeof *l);
-    struct byid *byid = malloc((n ? n : 1) * sizeof *byid);
-    size_t *next = malloc((n ? n : 1) * sizeof *next);
-    struct item *items = malloc((n ? n : 1) * sizeof *items);
-    if (!l || !byid || !next || !items)
-        goto fail_nomem;
-    l->ng = n;
-    l->kind = calloc(n ? n : 1, sizeof *l->kind);
-    l->owner = calloc(n ? n : 1, sizeof *l->owner);
-    if (!l->kind || !l->owner)
-        goto fail_nomem;
-
-    /* the wait-for edges through mutexes */
-    size_t nid = 0;
+    /* The wait-for edges through mutexes.  An edge only leads to a
+     * goroutine parked on a mutex (edge_current), so only those are
+     * looked up: the sort is over them, not over every goroutine. */
+    size_t nid = 0, nwaiters = 0;
     for (size_t i = 0; i < n; i++)
-        if (!s->g[i].torn)
-            byid[nid++] = (struct byid){.goid = s->g[i].goid, .gidx = i};
-    qsort(byid, nid, sizeof *byid, cmp_byid);
-    for (size_t i = 0; i < n; i++) {
-        next[i] = SIZE_MAX;
-        const struct rd_g *w = &s->g[i];
-        if (!parked(w) || !mutex_reason(w->wait_reason) || !w->wait_owner)
-            continue;
-        size_t j = find_goid(byid, nid, w->wait_owner);
-        if (j != SIZE_MAX && edge_current(w, &s->g[j])) {
-            l->owner[i] = w->wait_owner;
-            next[i] = j;
+        if (parked(&s->g[i]) && mutex_reason(s->g[i].wait_reason)) {
+            nid++;
+            nwaiters += s->g[i].wait_owner != 0;
         }
-    }
-    if (find_cycles(s, next, l->kind, l) != RD_OK)
-        goto fail_nomem;
-    if (l->ncycles) {
-        l->cycle = l->cycles[0].goids;
-        l->ncycle = l->cycles[0].n;
+    if (nwaiters) {
+        struct byid *byid = malloc(nid * sizeof *byid);
+        size_t *next = malloc(n * sizeof *next);
+        if (!byid || !next) {
+            free(byid);
+            free(next);
+            return RD_ENOMEM;
+        }
+        nid = 0;
+        for (size_t i = 0; i < n; i++)
+            if (parked(&s->g[i]) && mutex_reason(s->g[i].wait_reason))
+                byid[nid++] = (struct byid){.goid = s->g[i].goid, .gidx = i};
+        qsort(byid, nid, sizeof *byid, cmp_byid);
+        for (size_t i = 0; i < n; i++) {
+            next[i] = SIZE_MAX;
+            const struct rd_g *w = &s->g[i];
+            if (!parked(w) || !mutex_reason(w->wait_reason) || !w->wait_owner)
+                continue;
+            size_t j = find_goid(byid, nid, w->wait_owner);
+            if (j != SIZE_MAX && edge_current(w, &s->g[j])) {
+                l->owner[i] = w->wait_owner;
+                next[i] = j;
+            }
+        }
+        int rc = find_cycles(s, next, l->kind, l);
+        free(byid);
+        free(next);
+        if (rc != RD_OK)
+            return rc;
+        if (l->ncycles) {
+            l->cycle = l->cycles[0].goids;
+            l->ncycle = l->cycles[0].n;
+        }
     }
 
     l->all_asleep = all_asleep(s);
-    size_t nitems = 0;
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const struct rd_g *g = &s->g[i];
         if (!parked(g))
@@ -371,8 +382,46 @@ int rd_leaks_find(const struct rd_snapshot *s, int64_t threshold_ns,
             l->nsuspected++;
         else
             l->nproven++;
-        items[nitems++] = (struct item){.gidx = i, .kind = kind, .wait = wait};
+        if (items)
+            items[k++] = (struct item){.gidx = i, .kind = kind, .wait = wait};
     }
+    if (nitems)
+        *nitems = k;
+    return RD_OK;
+}
+
+/* A zeroed analysis of s with its per-goroutine arrays; NULL: no memory. */
+static struct rd_leaks *leaks_new(const struct rd_snapshot *s)
+{
+    struct rd_leaks *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->ng = s->ng;
+    l->kind = calloc(s->ng ? s->ng : 1, sizeof *l->kind);
+    l->owner = calloc(s->ng ? s->ng : 1, sizeof *l->owner);
+    if (!l->kind || !l->owner) {
+        rd_leaks_free(l);
+        return NULL;
+    }
+    return l;
+}
+
+int rd_leaks_find(const struct rd_snapshot *s, int64_t threshold_ns,
+                  int64_t now, struct rd_leaks **out)
+{
+    if (!s || !out)
+        return RD_EINVAL;
+    *out = NULL;
+    if (threshold_ns <= 0)
+        threshold_ns = RD_LEAK_THRESHOLD_NS;
+    size_t n = s->ng;
+    struct rd_leaks *l = leaks_new(s);
+    struct item *items = malloc((n ? n : 1) * sizeof *items);
+    size_t nitems = 0;
+    if (!l || !items)
+        goto fail_nomem;
+    if (classify(s, threshold_ns, now, l, items, &nitems) != RD_OK)
+        goto fail_nomem;
 
     /* group by (kind, creation site, wait reason) */
     group_snap = s;
@@ -418,18 +467,37 @@ int rd_leaks_find(const struct rd_snapshot *s, int64_t threshold_ns,
         i = j;
     }
     qsort(l->groups, l->ngroups, sizeof *l->groups, cmp_group);
-    free(byid);
-    free(next);
     free(items);
     *out = l;
     return RD_OK;
 
 fail_nomem:
-    free(byid);
-    free(next);
     free(items);
     rd_leaks_free(l);
     return RD_ENOMEM;
+}
+
+int rd_leaks_count(const struct rd_snapshot *s, int64_t threshold_ns,
+                   int64_t now, struct rd_leak_counts *out)
+{
+    if (!s || !out)
+        return RD_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (threshold_ns <= 0)
+        threshold_ns = RD_LEAK_THRESHOLD_NS;
+    struct rd_leaks *l = leaks_new(s);
+    if (!l)
+        return RD_ENOMEM;
+    int rc = classify(s, threshold_ns, now, l, NULL, NULL);
+    if (rc == RD_OK) {
+        out->nsuspected = l->nsuspected;
+        out->nproven = l->nproven;
+        out->all_asleep = l->all_asleep;
+        out->longest_wait_ns = l->longest_wait_ns;
+        out->ncycles = l->ncycles;
+    }
+    rd_leaks_free(l);
+    return rc;
 }
 
 void rd_leaks_free(struct rd_leaks *l)

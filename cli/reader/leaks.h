@@ -92,6 +92,24 @@ int rd_leaks_find(const struct rd_snapshot *s, int64_t threshold_ns,
                   int64_t now, struct rd_leaks **out);
 void rd_leaks_free(struct rd_leaks *l);
 
+/* What rd_leaks_find counts, without the groups and the per-goroutine
+ * arrays (added after the first version). */
+struct rd_leak_counts {
+    size_t nsuspected, nproven;   /* goroutines, as in rd_leaks */
+    bool all_asleep;
+    int64_t longest_wait_ns;
+    size_t ncycles;               /* wait-for cycles of mutexes found */
+};
+
+/*
+ * The counts of rd_leaks_find(s, threshold_ns, now) alone, for callers
+ * that need no list (grt-exporter's gauges): the same analysis, but no
+ * goroutine is sorted or grouped, so it costs one pass over s->g plus the
+ * mutex waiters' edges.  Errors: RD_EINVAL, RD_ENOMEM.
+ */
+int rd_leaks_count(const struct rd_snapshot *s, int64_t threshold_ns,
+                   int64_t now, struct rd_leak_counts *out);
+
 /*
  * The goid of the goroutine that s->g[gidx] waits for, through a mutex
  * it blocks on, when the snapshot shows that edge as current: the holder

@@ -32,7 +32,7 @@ extern "C" {
 
 /* The newest segment version this reader knows; it accepts segments
  * whose compat_version is at most this. */
-#define RD_SHM_VERSION 2
+#define RD_SHM_VERSION 3
 
 /* ---- errors ---- */
 
@@ -198,6 +198,11 @@ struct rd_sample {
     uint32_t nstate[8];
     uint32_t nwait[32];
     uint64_t dropped_g, dropped_chan, dropped_site, dumps, tick_ns;
+    /* segment version 3: the objects libgrt made for the program, as
+     * grt_read_memstats counts them (grt.h; docs/shm-abi.md "Objects");
+     * 0 and have_objects false from an older writer */
+    bool have_objects;
+    uint64_t mallocs, frees, total_alloc;
 };
 
 struct rd_snapshot {

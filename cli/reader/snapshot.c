@@ -245,7 +245,8 @@ static int read_sites(const struct rd_layout *lay, struct rd_snapshot *s)
     return RD_OK;
 }
 
-static void fill_sample(struct rd_sample *o, const struct grt_shm_sample *r)
+static void fill_sample(struct rd_sample *o, const struct grt_shm_sample *r,
+                        uint32_t version)
 {
     o->index = r->index;
     o->mono_ns = r->mono_ns;
@@ -275,6 +276,11 @@ static void fill_sample(struct rd_sample *o, const struct grt_shm_sample *r)
     o->dropped_site = r->dropped_site;
     o->dumps = r->dumps;
     o->tick_ns = r->tick_ns;
+    /* zero is a valid frees: the version says whether they are there */
+    o->have_objects = version >= 3;
+    o->mallocs = o->have_objects ? r->mallocs : 0;
+    o->frees = o->have_objects ? r->frees : 0;
+    o->total_alloc = o->have_objects ? r->total_alloc : 0;
 }
 
 /* Read sample index i; 1 ok, 0 lapped or unwritten, -1 torn. */
@@ -289,7 +295,7 @@ static int read_sample(const struct rd_layout *lay, uint64_t i,
         return ok;
     if (r.index != i)
         return 0;
-    fill_sample(out, &r);
+    fill_sample(out, &r, lay->hdr.version);
     return 1;
 }
 

@@ -1,6 +1,6 @@
 /*
  * grt/shm_abi.h - the layout of the shared-memory segment a grt program
- * publishes its live state in, version 2.  Shared by the writer (libgrt's
+ * publishes its live state in, version 3.  Shared by the writer (libgrt's
  * agent/) and every reader (cli/reader/); installed, so that tools outside
  * this tree can read the segment too.  The prose specification, enough to
  * write a reader in another language, is docs/shm-abi.md.
@@ -53,7 +53,7 @@ extern "C" {
 #endif
 
 #define GRT_SHM_MAGIC UINT64_C(0x01004D4853545247) /* "GRTSHM\0\1" LE */
-#define GRT_SHM_VERSION 2 /* bump on any layout change */
+#define GRT_SHM_VERSION 3 /* bump on any layout change */
 #define GRT_SHM_COMPAT 1  /* oldest reader version that can read this */
 #define GRT_SHM_PAGE 4096 /* unit of alignment of every region */
 #define GRT_SHM_READ_TRIES 64 /* seqlock retries before "torn" */
@@ -383,7 +383,14 @@ struct grt_shm_sample {
     uint64_t dropped_site;  /* sites not registered (table full) */
     uint64_t dumps;         /* dump requests answered */
     uint64_t tick_ns;       /* sampler CPU time of this tick */
-    uint8_t reserved[144];  /* zero */
+    /* Version 3 (carved from reserved[144]; zero in versions 1 and 2):
+     * the objects libgrt made for the program, as grt_read_memstats
+     * counts them (grt.h): goroutines, channels, timers, tickers,
+     * contexts.  Go's MemStats Mallocs, Frees, TotalAlloc. */
+    uint64_t mallocs;       /* objects ever made */
+    uint64_t frees;         /* objects ever freed (at most mallocs) */
+    uint64_t total_alloc;   /* bytes of the objects ever made */
+    uint8_t reserved[120];  /* zero */
 };
 
 /* ---- stack dumps: request (GRT_SHM_T_REQUEST) and answer (T_DUMP) ---- */
@@ -625,6 +632,10 @@ GRT_SHM__PIN(grt_shm_sample, dropped_chan, 336);
 GRT_SHM__PIN(grt_shm_sample, dropped_site, 344);
 GRT_SHM__PIN(grt_shm_sample, dumps, 352);
 GRT_SHM__PIN(grt_shm_sample, tick_ns, 360);
+GRT_SHM__PIN(grt_shm_sample, mallocs, 368);
+GRT_SHM__PIN(grt_shm_sample, frees, 376);
+GRT_SHM__PIN(grt_shm_sample, total_alloc, 384);
+GRT_SHM__PIN(grt_shm_sample, reserved, 392);
 GRT_SHM__ASSERT(sizeof(struct grt_shm_sample) == 512, "grt_shm_sample size");
 
 GRT_SHM__PIN(grt_shm_request, state, 0);
