@@ -70,6 +70,21 @@ void tb_small_stack(void *arg);
     ck_assert_msg(strstr((hay), (needle)) == NULL,                        \
                   "unexpected \"%s\" in:\n" TU_ERR, (needle), (hay))
 
+/* How often needle occurs in hay.  Goroutine ids other than the first
+ * come from per-P batches (a goroutine made after main moved to another
+ * P is not main's id + 2), so tests count headers rather than name ids. */
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+#define assert_count_ge(hay, needle, min)                                 \
+    ck_assert_msg(count_of((hay), (needle)) >= (min),                     \
+                  "fewer than %d \"%s\" in:\n" TU_ERR, (min), (needle),  \
+                  (hay))
+
 /* The block of goroutine id in a dump (from its header to the blank line
  * after it), copied into out; false when it is not there. */
 static bool block_of(const char *dump, int64_t id, char *out, size_t len)
@@ -878,10 +893,9 @@ START_TEST(t_sigquit)
     tu_assert_child(st, err, 2, "SIGQUIT: quit");
     assert_has(err, "\nPC=0x");
     assert_has(err, "\n\ngoroutine 1 [sleep]:\n");
-    assert_has(err, "\n\ngoroutine 2 [chan receive]:\n");
-    assert_has(err, "\n\ngoroutine 3 [chan receive]:\n");
+    assert_count_ge(err, " [chan receive]:\n", 2);
 #ifdef HAVE_LIBUNWIND
-    assert_has(err, "goroutine 2 [chan receive]:\ntb_parked(...)\n");
+    assert_count_ge(err, " [chan receive]:\ntb_parked(...)\n", 2);
 #endif
 #ifdef NAMES_STATIC
     assert_has(err, "\nchild_quit(...)\n");
