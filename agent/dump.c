@@ -16,11 +16,13 @@
  * A goroutine on a CPU (RUNNING) is caught by SIGURG to its thread: the
  * preemption handler answers a catch request (grt__preempt_catch,
  * runtime/preempt.c) by unwinding the interrupted context, and the frames
- * come back flagged GRT_SHM_DG_CAUGHT.  Where that handler is not
- * installed (TSan builds, libgrt linked statically, GRT_ASYNCPREEMPT=0)
- * or the thread does not answer within 10 ms, and for goroutines in a
- * blocking call (SYSCALL: a signal would interrupt their call), they are
- * listed without frames (GRT_SHM_DG_RUNNING).
+ * come back flagged GRT_SHM_DG_CAUGHT.  The program's own dumps
+ * (grt_dump) catch the same way at the same time: each M has its own
+ * catch slot, claimed with a CAS.  Where that handler is not installed
+ * (TSan builds, not x86-64) or the thread does not answer within 50 ms,
+ * and for goroutines in a blocking call (SYSCALL: a signal would
+ * interrupt their call), they are listed without frames
+ * (GRT_SHM_DG_RUNNING).
  *
  * Without libunwind (configure --without-libunwind) requests are still
  * answered, with every goroutine listed and no frames
@@ -43,7 +45,6 @@
 #define MAX_FRAMES_CAP 256
 #define MAX_FRAMES_DEFAULT 64
 #define CLAIM_TIMEOUT_NS 1000000000LL
-#define CATCH_TIMEOUT_NS 10000000LL /* a running goroutine's signal */
 #define MAX_MODULES 1024
 
 static uint64_t answered;     /* atomic: requests answered */
@@ -223,11 +224,25 @@ AGENT_RACY static void dump_one(struct grt__uw *uw, struct g *gp,
                     e->flags |= GRT_SHM_DG_TRUNCATED;
                 return;
             }
+            /* it stopped running before the signal landed: if it
+             * parked, it is unwound as parked ones are */
+            uint32_t s2;
+            struct grt_shm_g v2;
+            if (n == 0 && read_record(r, &v2, &s2) && v2.goid == v->goid &&
+                ((v2.state & 0xff) == G_WAITING ||
+                 (v2.state & 0xff) == G_RUNNABLE)) {
+                e->state = v2.state;
+                e->wait_since = v2.wait_since;
+                goto parked;
+            }
         }
 #endif
         e->flags |= GRT_SHM_DG_RUNNING;
         return;
     }
+#ifdef HAVE_LIBUNWIND
+parked:
+#endif
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!out_frames_room(maxf))
             return;

@@ -206,6 +206,11 @@ static int range_cb(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+void grt__uw_init(void)
+{
+    pthread_once(&acc_once, acc_init);
+}
+
 struct grt__uw *grt__uw_open(void)
 {
     pthread_once(&acc_once, acc_init);
@@ -342,6 +347,7 @@ uint32_t grt__uw_local(void *uc, uint64_t *pcs, uint32_t max, bool *more)
                             UNW_INIT_SIGNAL_FRAME) != 0)
             return 0;
     } else {
+        pthread_once(&acc_once, acc_init); /* not in a signal handler */
         if (unw_getcontext(&here) != 0 || unw_init_local(&cur, &here) != 0)
             return 0;
     }
@@ -349,6 +355,10 @@ uint32_t grt__uw_local(void *uc, uint64_t *pcs, uint32_t max, bool *more)
 }
 
 #else /* !HAVE_LIBUNWIND */
+
+void grt__uw_init(void)
+{
+}
 
 struct grt__uw *grt__uw_open(void)
 {

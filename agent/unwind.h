@@ -23,6 +23,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/*
+ * Initialise libunwind's local unwinder once (its own lazy set-up is
+ * double-checked locking ThreadSanitizer cannot see through, and not
+ * async-signal-safe on first use): the runtime calls it at start-up,
+ * before any other thread or signal handler of ours may unwind.  Any
+ * thread; idempotent; not in a signal handler.
+ */
+HIDDEN void grt__uw_init(void);
+
 /* One unwinding session: an address space and the readable ranges of
  * the modules loaded when it was opened.  Owned by one thread. */
 struct grt__uw;

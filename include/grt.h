@@ -445,7 +445,11 @@ GRT_API void grt_read_memstats(grt_memstats *ms);
  * then "created by F in goroutine N" with its file:line, and a blank
  * line.  libgrt's own frames are hidden, as Go hides the runtime's.  The
  * calling goroutine comes first, "[running]"; a goroutine running on
- * another thread at that moment is listed without frames.
+ * another thread at that moment is interrupted there for a moment by a
+ * signal (SIGURG, as preemption) and shown with the frames unwound on
+ * its own thread; one in a blocking call (grt_syscall_enter), or whose
+ * thread does not answer within 50 ms (SIGURG blocked there), is listed
+ * without frames, as every running one is in ThreadSanitizer builds.
  *
  * Panics and fatal errors print the goroutines GRT_TRACEBACK selects
  * (none, single: the default, all).  A SIGSEGV, SIGBUS, SIGFPE or SIGILL

@@ -28,18 +28,35 @@
  * (grt_preempt_disable) or the program must set GRT_ASYNCPREEMPT=0.
  *
  * When libgrt is linked statically into the executable, its code cannot
- * be told from the application's, and asynchronous preemption is off.
- * aarch64 has no stub yet: preemption there is cooperative only.
+ * be told from the application's, and asynchronous preemption is off; so
+ * it is with GRT_ASYNCPREEMPT=0.  aarch64 has no stub yet: preemption
+ * there is cooperative only.
  *
- * The same signal catches a running goroutine's stack for the agent's
- * dumps (grt__preempt_catch): the agent posts a request naming the M and
- * the goroutine, signals the thread, and the handler unwinds the
- * interrupted context with libunwind (local, signal-safe: the shared
- * unwinder's grt__uw_local, agent/unwind.c) into the
- * agent's buffer before anything else.  One request at a time (the agent
- * is one thread); a request the handler has not taken within the timeout
- * is withdrawn with a CAS, so the handler never writes into a buffer the
- * agent gave up on.
+ * The same signal catches a running goroutine's stack for dumps
+ * (grt__preempt_catch): the agent's (agent/dump.c) and the program's own
+ * (grt_dump, grt_stack, SIGQUIT, panics: runtime/traceback.c).  The
+ * dumper claims the target M's catch slot with a CAS, writes the
+ * goroutine it expects, and signals the thread; the handler, on the
+ * target's own thread, unwinds the interrupted context with libunwind
+ * (local, signal-safe: the shared unwinder's grt__uw_local,
+ * agent/unwind.c) into the slot, before anything else, and only if that
+ * goroutine still runs there on its own stack.  One slot per M, so
+ * dumpers of different threads do not wait for each other; a second
+ * dumper of the same thread waits for the slot within its own timeout.
+ * A request the handler has not taken in time (SIGURG blocked there, the
+ * thread stopped) is withdrawn with a CAS; one it took but has not
+ * finished (libunwind waiting for the loader's lock) is abandoned, and
+ * the handler frees the slot when done: frames are copied out only by
+ * the dumper that still waits for them, and a dumper never waits beyond
+ * its timeout.  A dumper's own thread is never signalled (its goroutine
+ * is unwound locally).  The handler is installed for catches even where
+ * preemption is off (GRT_ASYNCPREEMPT=0, static link; then it passes
+ * every other SIGURG to the application's handler, as without it), and
+ * not at all with ThreadSanitizer or off x86-64: there running
+ * goroutines are dumped without frames.  The signal is sent only to a
+ * thread whose goroutine is RUNNING outside a blocking call
+ * (grt_syscall_enter), as sysmon's; SA_RESTART restarts most calls it
+ * lands in.
  */
 #include "config.h"
 
@@ -64,7 +81,8 @@
 #define MAX_RANGES 64
 
 uint32_t grt__xsave_size;
-static bool enabled;
+static bool preempt_on; /* sysmon asks, the handler preempts */
+static bool catch_on;   /* the handler answers catches (dumps) */
 static pid_t pid;
 
 struct range {
@@ -132,94 +150,135 @@ static __attribute__((unused)) void cpuid_count(uint32_t leaf, uint32_t sub, uin
 #endif
 }
 
-/* ---- catching a running goroutine's stack (agent dumps) ---- */
+/* ---- catching a running goroutine's stack (dumps) ---- */
 
-#define CATCH_MAX 256
+/* The states of an M's catch slot (rt.h, struct m_catch).  A dumper
+ * owns the slot from its claim until it returns it to IDLE, except that
+ * once it abandons a request the handler working on it returns it. */
+enum {
+    CATCH_IDLE,      /* free: any dumper may claim it */
+    CATCH_CLAIMED,   /* a dumper writes its request */
+    CATCH_ASKED,     /* posted and signalled; the dumper may withdraw it */
+    CATCH_BUSY,      /* the handler took it and unwinds */
+    CATCH_DONE,      /* answered: the dumper copies the frames out */
+    CATCH_ABANDONED, /* given up while BUSY: the handler frees the slot */
+};
 
-enum { CATCH_IDLE, CATCH_ASKED, CATCH_BUSY, CATCH_DONE };
-
-/* The request.  The frames go to a buffer of our own, copied out by the
- * agent, so that a handler finishing after the agent gave up (it may
- * block inside libunwind if the thread was interrupted holding the
- * loader's lock) writes nowhere that matters. */
-static struct {
-    uint32_t state;  /* atomic: CATCH_*; futex word */
-    struct m *m;     /* the thread asked */
-    int64_t goid;    /* the goroutine expected on it */
-    uint32_t max, n;
-    uint64_t pcs[CATCH_MAX];
-} catch_req;
-
-/* In the handler: answer a pending request for this thread. */
-static void catch_answer(struct m *mp, ucontext_t *uc)
+static bool catch_cas(struct m_catch *c, uint32_t from, uint32_t to)
 {
-    if (LOAD_ACQ(&catch_req.state) != CATCH_ASKED ||
-        LOAD_RLX(&catch_req.m) != mp)
-        return;
-    uint32_t want = CATCH_ASKED;
-    if (!__atomic_compare_exchange_n(&catch_req.state, &want, CATCH_BUSY,
-                                     false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_RELAXED))
-        return;
+    return __atomic_compare_exchange_n(&c->state, &from, to, false,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+/* Every state change a dumper may wait for (its answer, a free slot). */
+static void catch_wake(struct m_catch *c)
+{
+    syscall(SYS_futex, &c->state, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL,
+            0);
+}
+
+/* Sleep while c->state is st, until deadline; false once it passed. */
+static bool catch_wait(struct m_catch *c, uint32_t st, int64_t deadline)
+{
+    int64_t left = deadline - grt__nanotime();
+    if (left <= 0)
+        return false;
+    struct timespec ts = {left / 1000000000, left % 1000000000};
+    syscall(SYS_futex, &c->state, FUTEX_WAIT_PRIVATE, st, &ts, NULL, 0);
+    return true;
+}
+
+/* Was the interrupted context on gp's own stack?  Not when the signal
+ * landed in the middle of a context switch (sp already on another
+ * stack) or in a handler on the signal stack: nothing worth unwinding,
+ * and a local unwind from there could read anywhere. */
+static bool on_own_stack(struct g *gp, ucontext_t *uc)
+{
+#if defined(__x86_64__)
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    return sp >= (uintptr_t)gp->stack_lo && sp < (uintptr_t)gp->stack_hi;
+#else
+    (void)gp;
+    (void)uc;
+    return false;
+#endif
+}
+
+/* In the handler: answer a pending request for this thread.  True when
+ * there was one (answered, with frames or none).  Async-signal-safe: a
+ * CAS, libunwind's local unwinder (which blocks signals around its own
+ * locks) and a futex wake. */
+static bool catch_answer(struct m *mp, ucontext_t *uc)
+{
+    struct m_catch *c = &mp->catch_slot;
+    if (LOAD_ACQ(&c->state) != CATCH_ASKED ||
+        !catch_cas(c, CATCH_ASKED, CATCH_BUSY))
+        return false;
     uint32_t n = 0;
     struct g *gp = mp->curg;
-    if (gp && !gp->is_g0 && gp->goid == catch_req.goid) {
+    /* the goroutine asked for, still running here (not parked, not in a
+     * blocking call, not another one since): else "not caught" */
+    if (gp && !gp->is_g0 && gp->goid == c->goid &&
+        LOAD_RLX(&gp->status) == G_RUNNING && !LOAD_RLX(&mp->blocked) &&
+        on_own_stack(gp, uc)) {
         bool more; /* the shared unwinder: local, signal-safe */
-        n = grt__uw_local(uc, catch_req.pcs, catch_req.max, &more);
+        n = grt__uw_local(uc, c->pcs, c->max, &more);
     }
-    catch_req.n = n;
-    STORE_REL(&catch_req.state, CATCH_DONE);
-    syscall(SYS_futex, &catch_req.state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL,
-            0);
+    c->n = n;
+    if (!catch_cas(c, CATCH_BUSY, CATCH_DONE))
+        STORE_REL(&c->state, CATCH_IDLE); /* abandoned: nobody reads them */
+    catch_wake(c);
+    return true;
 }
 
 int grt__preempt_catch(struct m *mp, int64_t goid, uint64_t *pcs,
                        uint32_t max, int64_t timeout_ns)
 {
-    if (!enabled || !mp || max == 0)
+    /* the caller's own thread: its goroutine is unwound locally, and
+     * no other one runs there */
+    if (!catch_on || !mp || max == 0 || mp == grt__tls_m)
         return -1;
     int32_t tid = LOAD_RLX(&mp->tid);
     if (!tid)
         return -1;
-    uint32_t st = LOAD_ACQ(&catch_req.state);
-    if (st == CATCH_DONE) /* answered after we gave up on it */
-        STORE_REL(&catch_req.state, st = CATCH_IDLE);
-    if (st != CATCH_IDLE)
-        return -1; /* an abandoned handler is still unwinding */
-    catch_req.m = mp;
-    catch_req.goid = goid;
-    catch_req.max = max < CATCH_MAX ? max : CATCH_MAX;
-    catch_req.n = 0;
-    STORE_REL(&catch_req.state, CATCH_ASKED);
-    if (syscall(SYS_tgkill, pid, tid, SIGURG) != 0) {
-        st = CATCH_ASKED;
-        if (__atomic_compare_exchange_n(&catch_req.state, &st, CATCH_IDLE,
-                                        false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_RELAXED))
+    if (LOAD_RLX(&mp->blocked))
+        return 0; /* in a blocking call: a signal would interrupt it */
+    struct m_catch *c = &mp->catch_slot;
+    int64_t deadline = grt__nanotime() + timeout_ns;
+    uint32_t st;
+    /* another dumper may hold the slot: wait for it, within our time */
+    while (!catch_cas(c, CATCH_IDLE, CATCH_CLAIMED)) {
+        st = LOAD_ACQ(&c->state);
+        if (st != CATCH_IDLE && !catch_wait(c, st, deadline))
             return -1;
     }
-    int64_t deadline = grt__nanotime() + timeout_ns;
-    while ((st = LOAD_ACQ(&catch_req.state)) != CATCH_DONE) {
-        int64_t left = deadline - grt__nanotime();
-        if (left <= 0) {
-            if (st == CATCH_ASKED &&
-                __atomic_compare_exchange_n(&catch_req.state, &st,
-                                            CATCH_IDLE, false,
-                                            __ATOMIC_ACQ_REL,
-                                            __ATOMIC_RELAXED))
-                return -1; /* never taken: withdrawn */
-            if (st == CATCH_BUSY)
-                return -1; /* taken, not finished: abandoned */
-            continue;      /* it just finished */
-        }
-        struct timespec ts = {left / 1000000000, left % 1000000000};
-        syscall(SYS_futex, &catch_req.state, FUTEX_WAIT_PRIVATE, st, &ts,
-                NULL, 0);
+    c->goid = goid;
+    c->max = max < CATCH_MAX ? max : CATCH_MAX;
+    c->n = 0;
+    STORE_REL(&c->state, CATCH_ASKED);
+    /* (a SIGURG already pending there, sysmon's or another dumper's,
+     * may answer it first: as good) */
+    if (syscall(SYS_tgkill, pid, tid, SIGURG) != 0 &&
+        catch_cas(c, CATCH_ASKED, CATCH_IDLE)) {
+        catch_wake(c);
+        return -1;
     }
-    int n = (int)catch_req.n;
-    memcpy(pcs, catch_req.pcs, (size_t)n * sizeof *pcs);
-    STORE_REL(&catch_req.state, CATCH_IDLE);
-    return n;
+    while ((st = LOAD_ACQ(&c->state)) != CATCH_DONE) {
+        if (catch_wait(c, st, deadline))
+            continue;
+        if (st == CATCH_ASKED && catch_cas(c, CATCH_ASKED, CATCH_IDLE)) {
+            catch_wake(c);
+            return -1; /* never taken (signal blocked, thread stopped) */
+        }
+        if (st == CATCH_BUSY && catch_cas(c, CATCH_BUSY, CATCH_ABANDONED))
+            return -1; /* taken, not finished: the handler frees the slot */
+        /* it moved on meanwhile: look again */
+    }
+    uint32_t n = c->n;
+    memcpy(pcs, c->pcs, (size_t)n * sizeof *pcs);
+    STORE_REL(&c->state, CATCH_IDLE);
+    catch_wake(c);
+    return (int)n;
 }
 
 static __attribute__((unused)) void on_urg(int sig, siginfo_t *si, void *ucv)
@@ -227,9 +286,15 @@ static __attribute__((unused)) void on_urg(int sig, siginfo_t *si, void *ucv)
     int saved = errno;
     struct m *mp = grt__tls_m;
     ucontext_t *uc = ucv;
-    if (!mp || !enabled)
+    if (!mp)
         goto chain;
-    catch_answer(mp, uc);
+    bool answered = catch_answer(mp, uc);
+    if (!preempt_on) {
+        /* installed for catches only: the rest is the application's */
+        if (answered)
+            goto out;
+        goto chain;
+    }
     struct g *gp = mp->curg;
     struct p *pp = mp->p;
     if (!gp || gp->is_g0 || !pp || LOAD_RLX(&mp->blocked) || mp->lockedg ||
@@ -276,13 +341,18 @@ void grt__preempt_park(void)
 void grt__preempt_init(void)
 {
     pid = getpid();
+    /* libunwind's local unwinder set up now, single-threaded: the catch
+     * handler may be its first user on a thread, where a lazy set-up
+     * would not be signal-safe */
+    grt__uw_init();
     const char *e = getenv("GRT_ASYNCPREEMPT");
-    if (e && !strcmp(e, "0"))
-        return;
+    bool want = !(e && !strcmp(e, "0"));
 #if defined(GRT_TSAN)
     /* ThreadSanitizer defers asynchronous signals to its own safe points
      * and hands the handler a context it does not resume from: rewriting
-     * it would be lost or worse.  Cooperative scheduling only. */
+     * it would be lost or worse, and unwinding it would read a stack
+     * that has moved on.  Cooperative scheduling only, and no catches. */
+    (void)want;
     return;
 #endif
 #if defined(__x86_64__)
@@ -297,18 +367,23 @@ void grt__preempt_init(void)
     if (dladdr((void *)grt__preempt_init, &di) && di.dli_fbase)
         self = (uintptr_t)di.dli_fbase;
     Dl_info mi;
-    /* statically linked into the executable: cannot tell our code apart */
+    /* statically linked into the executable: cannot tell our code apart
+     * (catching needs no such thing) */
     if (dladdr((void *)grt__preempt_init, &mi) && mi.dli_fname &&
         !strstr(mi.dli_fname, "libgrt"))
-        return;
-    dl_iterate_phdr(add_ranges, &self);
+        want = false;
+    if (want)
+        dl_iterate_phdr(add_ranges, &self);
+    preempt_on = want;
+    catch_on = true;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_urg;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     sigfillset(&sa.sa_mask);
     sigaction(SIGURG, &sa, &old_urg);
-    enabled = true;
+#else
+    (void)want;
 #endif
 }
 
@@ -318,7 +393,7 @@ void grt__preempt_init(void)
  */
 int grt__preempt_check(int64_t now)
 {
-    if (!enabled)
+    if (!preempt_on)
         return 0;
     int n = 0;
     int procs = LOAD_RLX(&grt__sched.gomaxprocs);

@@ -261,6 +261,18 @@ struct g {
 
 /* ---- machine (OS thread) ---- */
 
+/* One dump's request to unwind the goroutine an M runs, answered by the
+ * M's own SIGURG handler (preempt.c, grt__preempt_catch): any thread may
+ * claim it with a CAS on state; pcs are written only by the handler that
+ * took the request and read only by the dumper that claimed it. */
+#define CATCH_MAX 256
+struct m_catch {
+    uint32_t state;          /* atomic, futex word: CATCH_* (preempt.c) */
+    uint32_t max, n;         /* frames asked for; unwound */
+    int64_t goid;            /* the goroutine expected on the M */
+    uint64_t pcs[CATCH_MAX];
+};
+
 struct m {
     struct g g0;            /* scheduler context on this thread's own stack */
     struct g *curg;         /* G running now (g0 while scheduling) */
@@ -289,6 +301,7 @@ struct m {
     uint64_t fastrand;      /* per-M random state */
     char *g0_stack;         /* mmap'd stack of g0 (not for m0's? see proc.c) */
     size_t g0_stack_size;
+    struct m_catch catch_slot; /* a dump's request to unwind curg */
 };
 
 enum {
@@ -450,13 +463,23 @@ HIDDEN int grt__preempt_check(int64_t now);
 HIDDEN void grt__preempt_yield(void);
 /* Called by the preemption stub with every register saved (preempt.S). */
 HIDDEN void grt__preempt_park(void);
-/* For the agent's dumps: the pcs of goroutine goid running on mp, caught
- * by SIGURG to its thread (innermost first, at most max).  Returns how
- * many, 0 when goid was no longer there, -1 when not possible (no
- * handler: TSan, static link, GRT_ASYNCPREEMPT=0) or not answered within
- * about 3 x timeout_ns.  One caller at a time (the agent's thread). */
+/* For dumps (the agent's, grt_dump's): the pcs of goroutine goid running
+ * on mp, caught by SIGURG to its thread and unwound there from the
+ * interrupted context (innermost first, the first one the interrupted
+ * instruction; at most max).  Returns how many; 0 when goid was not
+ * running on mp when the signal landed (it parked, entered a blocking
+ * call, or mp runs another); -1 when not possible (no handler: TSan, not
+ * x86-64; mp is the caller's own thread) or not answered within about
+ * timeout_ns (the thread has SIGURG blocked, is stopped, or another
+ * dumper held mp's slot all that time).  Any thread, any number at once,
+ * also in a signal handler: claims mp's slot with a CAS, waits with
+ * futexes, allocates nothing; never parks. */
 HIDDEN int grt__preempt_catch(struct m *mp, int64_t goid, uint64_t *pcs,
                               uint32_t max, int64_t timeout_ns);
+/* The dumpers' timeout: a thread that spins is answering within one
+ * scheduling period of a loaded machine (CFS: up to tens of ms), and the
+ * wait is paid only for one that does not answer at all. */
+#define CATCH_TIMEOUT_NS 50000000LL
 
 /* sysmon: take Ps from Ms blocked in calls for a whole tick (Go's
  * retake); returns how many were taken. */

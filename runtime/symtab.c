@@ -21,6 +21,12 @@
  * starts with "grt_" (the public entry points and grt__ internals, which
  * is all that can be told when libgrt is linked into the executable).
  *
+ * Frames in the libraries libgrt itself calls (libc, the loader, the
+ * vdso, libunwind, libdw and what it needs, libgcc_s, a sanitizer's
+ * runtime) are marked system, by their object's file name: tracebacks
+ * hide them when libgrt called them (a futex wait, a lock of libdw's),
+ * not when the application did.
+ *
  * Answers are cached by pc (a dump asks for the same few addresses many
  * times).  The session is shared by all threads under one mutex.  A crash report
  * may need it while another thread (or its own, if the crash came from
@@ -92,6 +98,23 @@ static void lib_range_init(void)
 {
     struct self_range s = {0, true};
     dl_iterate_phdr(lib_range_cb, &s);
+}
+
+/* Is the object at path one of the libraries libgrt itself calls? */
+static bool system_object(const char *path)
+{
+    static const char *const names[] = {
+        "libc.so", "libc-", "ld-linux", "ld64.so", "linux-vdso", "[vdso]",
+        "libpthread", "libdl.so", "libdl-", "librt.so", "librt-",
+        "libm.so", "libm-", "libunwind", "libdw.so", "libdw-", "libelf",
+        "libz.so", "liblzma", "libbz2", "libzstd", "libgcc_s", "libasan",
+        "libtsan", "libubsan", "liblsan", NULL};
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    for (int i = 0; names[i]; i++)
+        if (!strncmp(base, names[i], strlen(names[i])))
+            return true;
+    return false;
 }
 
 bool grt__sym_in_libgrt(uint64_t pc)
@@ -255,4 +278,5 @@ void grt__sym_lookup(uint64_t pc, bool is_return, struct grt__sym *out)
     }
     out->internal = grt__sym_in_libgrt(addr) ||
                     strncmp(out->func, "grt_", 4) == 0;
+    out->system = !out->internal && system_object(out->module);
 }

@@ -9,14 +9,25 @@
  * reads it: nothing is stopped) and its frames:
  *   - the caller's own goroutine is unwound here with libunwind's local
  *     unwinder (or from a fatal signal's context) and shown "running";
+ *   - one that runs on another thread at that moment is caught there by
+ *     SIGURG, as the agent's dumps catch it (grt__preempt_catch,
+ *     preempt.c): its own thread unwinds it in the signal handler from
+ *     the interrupted context (no handler or signal frame appears), and
+ *     it is shown "running" with those frames; where that is not
+ *     possible (ThreadSanitizer builds, the thread does not answer within
+ *     50 ms) or it is in a blocking call (grt_syscall_enter: a signal
+ *     would interrupt the call) it is shown without frames ("running on
+ *     another thread");
  *   - any other is unwound from its saved context by the agent's
  *     unwinder (agent/unwind.c), which proves it stayed parked
- *     meanwhile; one that runs on another thread is shown without frames
- *     ("running on another thread"), one never started with its entry
- *     function as its only frame (as Go shows it).
+ *     meanwhile (so is one that parked before the signal landed); one
+ *     never started with its entry function as its only frame (as Go
+ *     shows it).
  * Frames are named by symtab.c; libgrt's own frames (the scheduler, the
- * context switch, the public calls they were parked in) and the C
- * start-up below main are hidden, as Go hides runtime frames, and at most
+ * context switch, the public calls they were parked in), the system
+ * libraries' frames libgrt called (a futex wait, libdw's locks: what a
+ * goroutine caught inside grt_dump or a channel operation shows) and the
+ * C start-up below main are hidden, as Go hides runtime frames, and at most
  * 100 are shown (Go's limit, then "...additional frames elided...").
  * Goroutines come in id order after the caller's, as Go's
  * runtime.Stack(buf, true) writes them.  Without libunwind, goroutines
@@ -188,6 +199,18 @@ TB_RACY void grt__tb_describe(struct grt__tb *tb, struct g *gp, bool self,
         if (!n)
             fg->no_frames = "stack unavailable";
     } else {
+        /* on a CPU: caught by a signal to its thread, unwound there */
+        struct m *mp = st == G_RUNNING ? RACY(gp->m) : NULL;
+        int c = mp ? grt__preempt_catch(mp, fg->goid, tb->pcs, MAX_RAW,
+                                        CATCH_TIMEOUT_NS)
+                   : -1;
+        if (c > 0) {
+            n = (uint32_t)c;
+            more = n == MAX_RAW;
+            first_is_return = false; /* the interrupted instruction */
+            goto frames;
+        }
+        /* not caught: it may have parked meanwhile */
         if (!tb->uw_tried) {
             tb->uw = grt__uw_open();
             tb->uw_tried = true;
@@ -223,18 +246,25 @@ TB_RACY void grt__tb_describe(struct grt__tb *tb, struct g *gp, bool self,
         }
     }
 
+frames:;
     size_t kept = 0;
+    size_t callees = 0; /* kept[callees..] are system frames so far: libgrt
+                         * may have called them */
     for (uint32_t i = 0; i < n; i++) {
         struct grt__sym *sy = &tb->syms[kept];
         grt__sym_lookup(tb->pcs[i], i > 0 || first_is_return, sy);
-        if (sy->internal)
+        if (sy->internal) {
+            kept = callees; /* called by libgrt: part of it, hidden */
             continue;
+        }
         if (startup_frame(sy->func))
             break;
         if (kept == MAX_SHOWN) {
             fg->elided = true;
             break;
         }
+        if (!sy->system)
+            callees = kept + 1;
         struct grt__fmt_frame *f = &tb->frames[kept++];
         f->pc = tb->pcs[i];
         f->func = sy->func[0] ? sy->func : NULL;

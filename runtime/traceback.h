@@ -22,6 +22,9 @@ struct grt__sym {
     uint64_t offset;     /* pc - start of func */
     int line;            /* 0 without line information */
     bool internal;       /* libgrt's own code: hidden in tracebacks */
+    bool system;         /* in a library libgrt itself calls (libc, the
+                          * loader, the vdso, libunwind, libdw...): hidden
+                          * when libgrt called it */
     char func[128];      /* "" unknown */
     char file[512];      /* "" without line information */
     char module[256];    /* object file, "" unknown */

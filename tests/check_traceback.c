@@ -37,6 +37,13 @@
 #define NAMES_STATIC 1
 #endif
 
+/* A goroutine running on another thread is caught there by SIGURG (the
+ * preemption handler: x86-64, not ThreadSanitizer), unwound with
+ * libunwind; elsewhere it is listed without frames. */
+#if defined(HAVE_LIBUNWIND) && defined(__x86_64__) && !defined(GRT_TSAN)
+#define CATCHES 1
+#endif
+
 static int sink_; /* defeats tail calls: written after blocking calls */
 #define SINK(v) __atomic_store_n(&sink_, (v), __ATOMIC_RELAXED)
 
@@ -61,6 +68,8 @@ void tb_crash_fault(void);
 int tb_crash_div(int a, int b);
 void tb_crash_ill(void);
 void tb_small_stack(void *arg);
+void tb_spin(void *arg);
+void tb_syscall_spin(void *arg);
 
 /* Assert that hay contains needle, printing hay otherwise. */
 #define assert_has(hay, needle)                                           \
@@ -540,6 +549,202 @@ START_TEST(t_small_stack)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* goroutines running on other threads                                */
+/* ------------------------------------------------------------------ */
+
+static int spin_stop, spin_started;
+
+/* Spins in user code (no calls) until told to stop. */
+TU_NOINLINE void tb_spin(void *arg)
+{
+    (void)arg;
+    __atomic_store_n(&spin_started, 1, __ATOMIC_RELEASE);
+    while (!__atomic_load_n(&spin_stop, __ATOMIC_ACQUIRE))
+        __asm__ volatile("" ::: "memory");
+}
+
+/* Spins inside a blocking-call region: status syscall, never signalled. */
+TU_NOINLINE void tb_syscall_spin(void *arg)
+{
+    (void)arg;
+    grt_syscall_enter();
+    __atomic_store_n(&spin_started, 1, __ATOMIC_RELEASE);
+    while (!__atomic_load_n(&spin_stop, __ATOMIC_ACQUIRE))
+        __asm__ volatile("" ::: "memory");
+    grt_syscall_exit();
+}
+
+/* Start fn on the second processor and wait until it spins. */
+static int64_t start_spinner(void (*fn)(void *))
+{
+    grt_maxprocs(2);
+    __atomic_store_n(&spin_stop, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&spin_started, 0, __ATOMIC_RELEASE);
+    int64_t id = grt_go(fn, NULL);
+    while (!__atomic_load_n(&spin_started, __ATOMIC_ACQUIRE))
+        grt_sleep(1000000);
+    return id;
+}
+
+/* Dump until goroutine id shows as [state] with frames; its block in
+ * blk.  A catch may time out on a loaded machine, so a few are tried;
+ * false when it was never shown with frames (blk: the last block). */
+static bool dump_until_frames(int64_t id, const char *state, char *blk,
+                              size_t len)
+{
+    static char buf[BUF];
+    char want[64];
+    snprintf(want, sizeof want, "goroutine %lld [%s]:\n", (long long)id,
+             state);
+    blk[0] = 0;
+    for (int tries = 0; tries < 200; tries++) {
+        grt_stack(buf, sizeof buf, true);
+        if (block_of(buf, id, blk, len) &&
+            strncmp(blk, want, strlen(want)) == 0 && strstr(blk, "(...)"))
+            return true;
+        grt_sleep(1000000);
+    }
+    return false;
+}
+
+#ifdef CATCHES
+/* Frames of a caught goroutine: the spinning function alone (the
+ * goroutine's entry in libgrt below it is hidden), nothing of the signal
+ * handler or the signal frame above it. */
+static void assert_spin_frames(const char *blk)
+{
+    assert_has(blk, "]:\ntb_spin(...)\n\t");
+    const char *first = strstr(blk, "(...)");
+    ck_assert_msg(first && !strstr(first + 1, "(...)"),
+                  "more than one frame:\n" TU_ERR, blk);
+    assert_has(blk, "\ncreated by ");
+    assert_lacks(blk, "grt_");
+    assert_lacks(blk, "__restore_rt");
+    assert_lacks(blk, "no frames");
+}
+#endif
+
+/* A goroutine spinning on the other processor shows its function. */
+START_TEST(t_running_caught)
+{
+    int64_t id = start_spinner(tb_spin);
+    char blk[4096];
+    bool framed = dump_until_frames(id, "running", blk, sizeof blk);
+    __atomic_store_n(&spin_stop, 1, __ATOMIC_RELEASE);
+#ifdef CATCHES
+    ck_assert_msg(framed, "never caught:\n" TU_ERR, blk);
+    assert_spin_frames(blk);
+#else
+    /* no handler in this build: listed without frames */
+    ck_assert(!framed);
+    assert_has(blk, "[running]:\n\t(no frames: running on another thread)\n");
+#endif
+    tu_wait_goroutines(1);
+}
+END_TEST
+
+/* In a child: tb_spin on the second processor, dumped until it is
+ * caught (or the tries run out); its last block in blk. */
+static void child_spin_dumped(char *blk, size_t len)
+{
+    int64_t id = start_spinner(tb_spin);
+    dump_until_frames(id, "running", blk, len);
+}
+
+/* The same with preemption off: the handler still answers catches. */
+static void child_running_noasync(void)
+{
+    setenv("GRT_ASYNCPREEMPT", "0", 1);
+    char blk[4096];
+    child_spin_dumped(blk, sizeof blk);
+    __atomic_store_n(&spin_stop, 1, __ATOMIC_RELEASE);
+    fputs(blk, stderr);
+}
+
+START_TEST(t_running_noasync)
+{
+    static char err[BUF];
+    int st;
+    tu_child(child_running_noasync, err, sizeof err, &st);
+    tu_assert_child(st, err, 0, NULL);
+    assert_has(err, "goroutine 2 [running]:\n"); /* the child retries */
+#ifdef CATCHES
+    assert_spin_frames(err);
+#else
+    assert_has(err, "\t(no frames: running on another thread)\n");
+#endif
+}
+END_TEST
+
+/* In a blocking call a goroutine is not signalled (the signal would
+ * interrupt the call): listed without frames, as where catching is not
+ * possible. */
+START_TEST(t_syscall_no_frames)
+{
+    int64_t id = start_spinner(tb_syscall_spin);
+    static char buf[BUF];
+    char blk[4096], want[64];
+    snprintf(want, sizeof want, "goroutine %lld [syscall]:\n",
+             (long long)id);
+    bool seen = false;
+    for (int tries = 0; tries < 5000 && !seen; tries++) {
+        grt_stack(buf, sizeof buf, true);
+        seen = block_of(buf, id, blk, sizeof blk) &&
+               strncmp(blk, want, strlen(want)) == 0;
+        if (!seen)
+            grt_sleep(1000000);
+    }
+    __atomic_store_n(&spin_stop, 1, __ATOMIC_RELEASE);
+    ck_assert_msg(seen, "want %s in:\n" TU_ERR, want, buf);
+    assert_has(blk, "]:\n\t(no frames: running on another thread)\n");
+    assert_lacks(blk, "tb_syscall_spin");
+    tu_wait_goroutines(1);
+}
+END_TEST
+
+/* A panic's GRT_TRACEBACK=all dump catches the goroutine running on the
+ * other processor too. */
+static void child_panic_running(void)
+{
+    setenv("GRT_TRACEBACK", "all", 1);
+    char blk[4096];
+    child_spin_dumped(blk, sizeof blk);
+    tb_panicker();
+    SINK(2);
+}
+
+/* Run child (which dies with status 2 and first line first) until
+ * goroutine 2, spinning, is shown with frames, at most 3 times: a dying
+ * program catches once, and a catch may time out on a loaded machine.
+ * Its block in blk. */
+static void child_until_caught(void (*child)(void), const char *first,
+                               char *blk, size_t len)
+{
+    static char err[BUF];
+    for (int run = 0; run < 3; run++) {
+        int st;
+        tu_child(child, err, sizeof err, &st);
+        tu_assert_child(st, err, 2, first);
+        ck_assert_msg(block_of(err, 2, blk, len), TU_ERR, err);
+        assert_has(blk, "goroutine 2 [running]:\n");
+        assert_lacks(err, "survived");
+        if (strstr(blk, "(...)"))
+            break;
+    }
+}
+
+START_TEST(t_panic_running)
+{
+    char blk[4096];
+    child_until_caught(child_panic_running, "panic: boom 42", blk,
+                       sizeof blk);
+#ifdef CATCHES
+    assert_spin_frames(blk);
+#endif
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* panics and fatal errors under GRT_TRACEBACK                        */
 /* ------------------------------------------------------------------ */
 
@@ -904,6 +1109,28 @@ START_TEST(t_sigquit)
 }
 END_TEST
 
+/* SIGQUIT's handler (on the main thread) catches the goroutine running
+ * on the other processor. */
+static void child_quit_running(void)
+{
+    char blk[4096];
+    child_spin_dumped(blk, sizeof blk);
+    grt_go(quitter, NULL);
+    grt_sleep(5LL * 1000000000LL);
+    fprintf(stderr, "survived\n");
+    SINK(2);
+}
+
+START_TEST(t_sigquit_running)
+{
+    char blk[4096];
+    child_until_caught(child_quit_running, "SIGQUIT: quit", blk, sizeof blk);
+#ifdef CATCHES
+    assert_spin_frames(blk);
+#endif
+}
+END_TEST
+
 static void child_quit_app_handler(void)
 {
     signal(SIGQUIT, app_handler);
@@ -933,6 +1160,13 @@ static Suite *traceback_suite(void)
     tcase_add_test(tc, t_small_stack);
     tcase_set_timeout(tc, TU_TIMEOUT);
     suite_add_tcase(s, tc);
+    tc = tcase_create("running");
+    tcase_add_test(tc, t_running_caught);
+    tcase_add_test(tc, t_running_noasync);
+    tcase_add_test(tc, t_syscall_no_frames);
+    tcase_add_test(tc, t_panic_running);
+    tcase_set_timeout(tc, TU_TIMEOUT);
+    suite_add_tcase(s, tc);
     tc = tcase_create("panic");
     tcase_add_test(tc, t_panic_single);
     tcase_add_test(tc, t_panic_none);
@@ -955,6 +1189,7 @@ static Suite *traceback_suite(void)
 #endif
     tcase_add_test(tc, t_signal_chained);
     tcase_add_test(tc, t_sigquit);
+    tcase_add_test(tc, t_sigquit_running);
 #else
     (void)t_signal_segv;
     (void)t_signal_segv_all;
@@ -965,6 +1200,7 @@ static Suite *traceback_suite(void)
 #endif
     (void)t_signal_chained;
     (void)t_sigquit;
+    (void)t_sigquit_running;
 #endif
     tcase_add_test(tc, t_sigquit_app_handler);
     tcase_set_timeout(tc, TU_TIMEOUT);

@@ -6,7 +6,9 @@
  *   tb_target dump|stack|panic|segv|quit|leak|deadlock
  *
  * Every run first starts goroutines parked in several ways (a channel,
- * select, a mutex, a sleep, one not started yet), then: dump and stack
+ * select, a mutex, a sleep, one not started yet) and, but for leak and
+ * deadlock, one spinning on a second processor (caught by a signal where
+ * the build can, else listed without frames), then: dump and stack
  * print grt_dump / grt_stack(all) on stdout; panic panics, segv
  * dereferences a bad pointer, quit sends itself SIGQUIT, deadlock blocks
  * main for ever (all with GRT_TRACEBACK as set); leak prints a leak
@@ -56,6 +58,16 @@ static void on_sleep(void *arg)
     __atomic_store_n(&sink, 1, __ATOMIC_RELAXED);
 }
 
+static int spinning; /* the spinner runs */
+
+static void on_cpu(void *arg)
+{
+    (void)arg;
+    __atomic_store_n(&spinning, 1, __ATOMIC_RELEASE);
+    for (;;)
+        __asm__ volatile("" ::: "memory");
+}
+
 static void quitter(void *arg)
 {
     (void)arg;
@@ -73,6 +85,12 @@ int main(int argc, char **argv)
     grt_go(on_mutex, NULL);
     if (strcmp(mode, "deadlock") != 0) /* a sleeper is no deadlock */
         grt_go_named("sleeper", on_sleep, NULL);
+    if (strcmp(mode, "deadlock") != 0 && strcmp(mode, "leak") != 0) {
+        grt_maxprocs(2); /* main keeps one without preemption (TSan) */
+        grt_go(on_cpu, NULL);
+        while (!__atomic_load_n(&spinning, __ATOMIC_ACQUIRE))
+            grt_sleep(1000000);
+    }
     grt_sleep(20000000);
     if (strcmp(mode, "deadlock") != 0)
         grt_go(on_chan, NULL); /* maybe not started yet */
