@@ -240,9 +240,16 @@ TB_RACY void grt__tb_describe(struct grt__tb *tb, struct g *gp, bool self,
         case GRT__UW_CHANGED:
             fg->no_frames = "running on another thread";
             break;
-        default:
-            fg->no_frames = tb->uw ? "stack unavailable" : NO_UNWINDER;
+        default: {
+            uint32_t st = LOAD_RLX(&gp->status);
+            if (tb->uw)
+                fg->no_frames = "stack unavailable";
+            else if (st == G_RUNNING || st == G_SYSCALL)
+                fg->no_frames = "running on another thread";
+            else
+                fg->no_frames = NO_UNWINDER;
             break;
+        }
         }
     }
 
