@@ -15,8 +15,8 @@
  * parked goroutines in place, without stopping the program) and
  * symbolises every distinct pc once (libdw: function, file:line; without
  * debug information, function+offset).  Frames of libgrt itself are
- * hidden, as Go hides runtime frames, except the public grt_* call the
- * user's code made (grt_chan_recv, as Go shows sync.(*Mutex).Lock).
+ * hidden, as Go hides runtime frames and as the program's own dumps do
+ * (the grt_* call too, unless a tail call left no user frame).
  * Every goroutine is printed by the one formatter (cli/reader/format.c).
  *
  * All output is composed in memory and written at the end, so an error
@@ -658,13 +658,11 @@ static bool build_frames(struct model *md, struct gv *v)
     size_t n = 0;
     for (uint32_t i = 0; i < dg->npcs; i++) {
         const struct sym *f = sy[i];
-        /* libgrt's own frames are hidden; a public grt_* function called
-         * by the user's code is kept, as Go keeps sync.(*Mutex).Lock: the
-         * frame outside it is the user's, or (a tail call) only libgrt's
-         * entry trampoline is left */
-        if (f->internal &&
-            !(f->public && (i + 1 == dg->npcs || !sy[i + 1]->internal ||
-                            i >= outer)))
+        /* libgrt's own frames are hidden, the grt_* call the user made
+         * included, as Go hides runtime.chanrecv1 and as the program's
+         * own dumps do (runtime/traceback.c); the public call stays only
+         * when no user frame is left outside it (a tail call) */
+        if (f->internal && !(f->public && i >= outer))
             continue;
         struct grt__fmt_frame *o = &v->frames[n++];
         o->pc = dg->pcs[i];

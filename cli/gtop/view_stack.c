@@ -103,9 +103,10 @@ char *view_stack_where(struct rd_sym *sym, const struct rd_dump_g *dg,
     return buf;
 }
 
-/* One goroutine of dump d, with symbols from sym (NULL: none).  As gdump
- * and Go do, libgrt's own frames are hidden, except the public grt_* call
- * the user's code made; goroutine 1 stops at main. */
+/* One goroutine of dump d, with symbols from sym (NULL: none).  As gdump,
+ * the program's own dumps and Go do, libgrt's own frames are hidden (the
+ * grt_* call too, unless a tail call left no user frame); goroutine 1
+ * stops at main. */
 static void one(struct out *o, struct model *m, const struct rd_dump_g *dg,
                 struct rd_sym *sym)
 {
@@ -123,10 +124,13 @@ static void one(struct out *o, struct model *m, const struct rd_dump_g *dg,
     }
     size_t nf = 0;
     bool main_g = g && (g->flags & GRT_SHM_GF_MAIN);
+    uint32_t outer = 0; /* past the last frame that is not libgrt's */
+    for (uint32_t i = 0; i < dg->npcs; i++)
+        if (!internal(&fi[i]))
+            outer = i + 1;
     for (uint32_t i = 0; i < dg->npcs; i++) {
         bool pub = strncmp(fi[i].func, "grt_", 4) == 0 && fi[i].func[4] != '_';
-        if (internal(&fi[i]) &&
-            !(pub && (i + 1 == dg->npcs || !internal(&fi[i + 1]))))
+        if (internal(&fi[i]) && !(pub && i >= outer))
             continue;
         struct grt__fmt_frame *x = &fr[nf++];
         x->pc = dg->pcs[i];
