@@ -116,3 +116,6 @@ dist_noinst_SCRIPTS += bench/agent-read.sh
 # What an observer (gtop at 10 refreshes/s, or grt-exporter scraped at
 # 10/s) costs the observed program: bench/observer-cost.sh (no Go twin).
 dist_noinst_SCRIPTS += bench/observer-cost.sh
+# A scrape of 100 programs x 10,000 goroutines (issue 8's goal):
+# bench/exporter-fleet.sh [-p PROCS] [-g GOROUTINES].
+dist_noinst_SCRIPTS += bench/exporter-fleet.sh
