@@ -264,6 +264,10 @@ if [ -n "$write" ]; then
 		echo "- park_mem: Go's settle step collects garbage first; C has none, it only sleeps before reading VmRSS."
 		echo "- park_mem: VmRSS does not count page tables; the C program logs VmPTE to stderr (kept with --keep), which matters when stacks are spread far apart in the address space."
 		[ "$failed" = 0 ] || echo "- Some runs failed (non-zero exit); their values are missing from the medians."
+		if [ -f "$here/watching-costs.md" ]; then
+			echo
+			cat -- "$here/watching-costs.md"
+		fi
 		if [ -f "$here/missed-goals.md" ]; then
 			echo
 			cat -- "$here/missed-goals.md"

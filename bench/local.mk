@@ -95,7 +95,8 @@ bench_tcp_echo_CPPFLAGS = $(bench_cppflags)
 bench_tcp_echo_CFLAGS = $(bench_cflags)
 bench_tcp_echo_LDADD = $(bench_ldadd)
 
-EXTRA_DIST += bench/run.sh bench/compare.sh bench/smoke.sh bench/missed-goals.md
+EXTRA_DIST += bench/run.sh bench/compare.sh bench/smoke.sh bench/missed-goals.md \
+	bench/watching-costs.md
 
 TESTS += bench/smoke.sh
 

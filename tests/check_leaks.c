@@ -376,7 +376,7 @@ static void locker_b(void *arg)
 
 static grt_mutex hot = GRT_MUTEX_INIT;
 static grt_rwmutex hot_rw = GRT_RWMUTEX_INIT;
-static volatile uint64_t hot_n;
+static uint64_t hot_n; /* bumped under two different locks: atomic */
 
 static void hammer(void *arg)
 {
@@ -384,13 +384,13 @@ static void hammer(void *arg)
     for (uint64_t i = 0;; i++) {
         if (k % 2) {
             grt_mutex_lock(&hot);
-            hot_n++;
+            __atomic_fetch_add(&hot_n, 1, __ATOMIC_RELAXED);
             if (i % 64 == 0)
                 grt_yield(); /* holders park now and then */
             grt_mutex_unlock(&hot);
         } else if (i % 3 == 0) {
             grt_rwmutex_lock(&hot_rw);
-            hot_n++;
+            __atomic_fetch_add(&hot_n, 1, __ATOMIC_RELAXED);
             grt_rwmutex_unlock(&hot_rw);
         } else {
             grt_rwmutex_rlock(&hot_rw);
