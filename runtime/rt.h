@@ -189,9 +189,11 @@ struct timer {
     struct g *gp;          /* sleep: the goroutine */
 };
 
-/* A goroutine's timer for grt_sleep, kept in its G (time.c): the timer
- * heap writes a timer's index whenever it moves, and G structs, unlike
- * stacks, lie close together. */
+/* A goroutine's timer for grt_sleep (time.c), allocated on its first
+ * sleep and kept with its G: the timer heap writes a timer's index
+ * whenever it moves, and these small blocks lie close together, unlike
+ * stacks (where the timer used to live).  Not in the G itself, whose
+ * size every parked goroutine pays in memory. */
 struct sleep_timer {
     struct timer t; /* first: the callback gets &s->t */
     spinlock lk;    /* held from arming until the G is off its stack */
@@ -236,7 +238,6 @@ struct g {
     int64_t leak_scope;    /* grt_leak_scope_begin id, 0 none (leak.c);
                               copied from the creator at spawn, then
                               written by the G itself */
-    struct sleep_timer sleep; /* grt_sleep's timer (time.c); the G's own */
     /* sanitizer fiber handles */
     void *asan_fake_stack;
     void *tsan_fiber;
@@ -257,6 +258,9 @@ struct g {
                                     mutex with waiters (sync.c), published
                                     when it parks on a mutex; owner of
                                     the G */
+    /* ---- cold: at the end, off the switch path's cache lines ---- */
+    struct sleep_timer *sleep; /* grt_sleep's timer (time.c), made on the
+                                  G's first sleep and kept with it */
 };
 
 /* ---- machine (OS thread) ---- */

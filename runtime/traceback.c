@@ -241,10 +241,10 @@ TB_RACY void grt__tb_describe(struct grt__tb *tb, struct g *gp, bool self,
             fg->no_frames = "running on another thread";
             break;
         default: {
-            uint32_t st = LOAD_RLX(&gp->status);
+            uint32_t gst = LOAD_RLX(&gp->status);
             if (tb->uw)
                 fg->no_frames = "stack unavailable";
-            else if (st == G_RUNNING || st == G_SYSCALL)
+            else if (gst == G_RUNNING || gst == G_SYSCALL)
                 fg->no_frames = "running on another thread";
             else
                 fg->no_frames = NO_UNWINDER;
