@@ -584,7 +584,7 @@ AGENT_RACY void grt__agent_refresh_mp(int64_t now)
  * Committed stack bytes (sampler): a few thousand goroutines per tick,
  * round robin.  Stacks grow down from their top and are committed as they
  * are touched, so mincore looks at windows from the top down and stops at
- * the first window with nothing resident.
+ * the first window that is not wholly resident.
  * --------------------------------------------------------------------- */
 
 static uint64_t resident_from_top(char *lo, char *hi)
@@ -615,8 +615,9 @@ static uint64_t resident_from_top(char *lo, char *hi)
         for (size_t i = 0; i < pages; i++)
             n += vec[i] & 1;
         total += (uint64_t)n * page;
-        if (n == 0)
-            break;
+        if (n < pages)
+            break; /* the touched part ends in this window: no second
+                      mincore for the usual one-page stack */
         top = from;
     }
     return total;

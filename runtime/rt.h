@@ -639,6 +639,9 @@ HIDDEN void grt__stack_trim(struct stack *s);
 HIDDEN void grt__stack_check(struct stack *s);
 HIDDEN void grt__stack_init(void);
 HIDDEN void grt__stack_usage(uint64_t *inuse, uint64_t *sys);
+/* Address space reserved for goroutine stacks (stack_sys): cheap, no
+ * /proc read, for the agent's sampler. */
+HIDDEN uint64_t grt__stack_reserved(void);
 HIDDEN void grt__signals_init(void);
 
 /* ---- channels (chan.c, select.c) ---- */

@@ -241,6 +241,14 @@ static int cmp_ptr(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+uint64_t grt__stack_reserved(void)
+{
+    lock(&alock);
+    uint64_t made = nstacks;
+    unlock(&alock);
+    return made * slot_size;
+}
+
 void grt__stack_usage(uint64_t *inuse, uint64_t *sys)
 {
     lock(&alock);

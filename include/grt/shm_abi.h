@@ -367,7 +367,8 @@ struct grt_shm_sample {
     uint64_t steals;        /* successful work steals */
     uint64_t preemptions;   /* asynchronous preemptions */
     uint64_t syscalls;      /* blocking calls */
-    uint64_t stack_inuse;   /* stack bytes committed (refreshed ~1 s) */
+    uint64_t stack_inuse;   /* stack bytes committed: the sum of the
+                               G records' stack_committed (not main's) */
     uint64_t stack_sys;     /* stack bytes reserved */
     uint64_t heap_alloc;    /* C heap in use (mallinfo2, ~1 s) */
     uint64_t heap_sys;      /* C heap obtained from the OS */
