@@ -259,10 +259,11 @@ if expect 3 --leaks --fail "$cyc"; then
         [ "$(grep -c '^proven leak: 1 goroutine blocked in sync.Mutex.Lock' "$work/out")" -eq 3 ] &&
         { [ $syms = no ] ||
           # the user's function first (grt_mutex_lock hidden); only
-          # queued_on_a, which tail-calls it, shows grt_mutex_lock
+          # queued_on_a shows grt_mutex_lock, where the compiler made its
+          # call a tail call (not under the sanitizers)
           { [ "$(grep -A1 '^1 goroutine \[sync.Mutex.Lock' "$work/out" |
                  grep -c '^lock_[ab]_then_[ab](')" -eq 2 ] &&
-            [ "$(grep -c '^grt_mutex_lock(' "$work/out")" -eq 1 ]; }; }; then
+            [ "$(grep -c '^grt_mutex_lock(' "$work/out")" -le 1 ]; }; }; then
         ok "--leaks: the mutex cycle, and the goroutine behind it, proven"
     else
         bad "--leaks did not show the cycle"
