@@ -570,27 +570,11 @@ static const char *state_word(const struct rd_snapshot *s, int status,
     }
 }
 
+/* The waited-on object's kind; "object" when the reason names none. */
 static const char *obj_kind(int reason)
 {
-    switch (reason) {
-    case GRT_SHM_WAIT_CHAN_RECV:
-    case GRT_SHM_WAIT_CHAN_SEND:
-    case GRT_SHM_WAIT_SELECT:
-        return "chan";
-    case GRT_SHM_WAIT_MUTEX_LOCK:
-        return "mutex";
-    case GRT_SHM_WAIT_RWMUTEX_LOCK:
-    case GRT_SHM_WAIT_RWMUTEX_RLOCK:
-        return "rwmutex";
-    case GRT_SHM_WAIT_WAITGROUP:
-        return "waitgroup";
-    case GRT_SHM_WAIT_COND:
-        return "cond";
-    case GRT_SHM_WAIT_IO:
-        return "fd";
-    default:
-        return "object";
-    }
+    const char *k = rd_wait_obj_kind(reason);
+    return k ? k : "object";
 }
 
 static const char *chan_name_of(const struct rd_snapshot *s, uint64_t addr)

@@ -125,25 +125,8 @@ static const struct column cols[] = {
 
 static const char *wait_kind(int reason)
 {
-    switch (reason) {
-    case GRT_SHM_WAIT_CHAN_RECV:
-    case GRT_SHM_WAIT_CHAN_SEND:
-    case GRT_SHM_WAIT_SELECT:
-        return "chan";
-    case GRT_SHM_WAIT_MUTEX_LOCK:
-        return "mutex";
-    case GRT_SHM_WAIT_RWMUTEX_RLOCK:
-    case GRT_SHM_WAIT_RWMUTEX_LOCK:
-        return "rwmutex";
-    case GRT_SHM_WAIT_WAITGROUP:
-        return "waitgroup";
-    case GRT_SHM_WAIT_COND:
-        return "cond";
-    case GRT_SHM_WAIT_IO:
-        return "fd";
-    default:
-        return "";
-    }
+    const char *k = rd_wait_obj_kind(reason);
+    return k ? k : "";
 }
 
 static int build(struct view *v, const struct model *m)

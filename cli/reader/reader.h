@@ -250,6 +250,10 @@ void rd_snapshot_free(struct rd_snapshot *s);
 /* Text of a status / wait reason, from the segment ("?" if unknown). */
 const char *rd_status_name(const struct rd_snapshot *s, int status);
 const char *rd_wait_name(const struct rd_snapshot *s, int reason);
+/* The kind of object a goroutine waiting for reason waits on ("chan",
+ * "mutex", "rwmutex", "waitgroup", "cond", "fd"); NULL when the reason
+ * has none (sleep, select with no case...). */
+const char *rd_wait_obj_kind(int reason);
 
 /*
  * Samples since *cursor (the index of the next one wanted; 0 the first

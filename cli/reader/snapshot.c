@@ -423,6 +423,29 @@ const char *rd_wait_name(const struct rd_snapshot *s, int reason)
     return s->wait_name[reason];
 }
 
+const char *rd_wait_obj_kind(int reason)
+{
+    switch (reason) {
+    case GRT_SHM_WAIT_CHAN_RECV:
+    case GRT_SHM_WAIT_CHAN_SEND:
+    case GRT_SHM_WAIT_SELECT:
+        return "chan";
+    case GRT_SHM_WAIT_MUTEX_LOCK:
+        return "mutex";
+    case GRT_SHM_WAIT_RWMUTEX_LOCK:
+    case GRT_SHM_WAIT_RWMUTEX_RLOCK:
+        return "rwmutex";
+    case GRT_SHM_WAIT_WAITGROUP:
+        return "waitgroup";
+    case GRT_SHM_WAIT_COND:
+        return "cond";
+    case GRT_SHM_WAIT_IO:
+        return "fd";
+    default:
+        return NULL;
+    }
+}
+
 int rd_samples_read(struct rd_target *t, uint64_t *cursor,
                     struct rd_sample *out, size_t max, size_t *n,
                     uint64_t *lost)
