@@ -168,8 +168,7 @@ enum gstatus {
 
 struct stack {
     char *lo;   /* lowest usable byte (just above the guard) */
-    char *hi;   /* one past the highest byte */
-    struct stack *next; /* pool link; under the owning cache */
+    char *hi;   /* one past the highest byte; its G sits just above */
 };
 
 /* ---- timers (time.c) ---- */
@@ -347,9 +346,6 @@ struct p {
     /* free G cache (owner only) */
     struct g *gfree;
     int32_t ngfree;
-    /* stack cache (owner only) */
-    struct stack *sfree;
-    int32_t nsfree;
     /* timers: a 4-ary heap under tlock */
     _Alignas(CACHELINE) spinlock tlock;
     struct tent *theap;     /* entries; theap[0] sits 48 bytes into a
@@ -403,12 +399,10 @@ struct sched {
     int64_t sleep_until;      /* atomic: its deadline; 0 no timer sleeper,
                                  INT64_MAX sleeping with none known yet */
     int32_t nallg;            /* written under allg_lock, read relaxed */
-    /* global free G / stack lists (under gflock) */
+    /* global free G list (under gflock); each G keeps its stack */
     spinlock gflock;
     struct g *gfree;
     int32_t ngfree;
-    struct stack *sfree;
-    int32_t nsfree;
     /* all goroutines, for dumps and the agent */
     spinlock allg_lock;
     struct g *allg;
@@ -632,7 +626,7 @@ HIDDEN void grt__timers_move(struct p *from, struct p *to);
 
 HIDDEN extern size_t grt__stack_size; /* usable bytes per goroutine stack */
 /* A stack for a new G (Gs keep theirs when recycled).  Never NULL. */
-HIDDEN struct stack *grt__stack_alloc(struct p *pp);
+HIDDEN struct stack *grt__stack_alloc(void);
 /* Return the pages of s below its top few KiB (G leaving a P's cache). */
 HIDDEN void grt__stack_trim(struct stack *s);
 /* Check the canary of an unguarded stack (throws on overflow). */

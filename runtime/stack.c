@@ -21,8 +21,10 @@
  * of vm.max_map_count lasts; later stacks get no guard but a canary word
  * at their bottom, checked when the goroutine exits (LESSONS.md, 3).
  *
- * A goroutine keeps its stack when its G is recycled (Go does the same):
- * the P's LIFO cache of free Gs keeps hot pages resident.  A G that spills
+ * A goroutine keeps its stack when its G is recycled (Go does the same),
+ * and the G itself lives at the top of its stack (proc.c, galloc): the
+ * P's LIFO cache of free Gs keeps hot pages resident, and a parked
+ * goroutine costs one page.  A G that spills
  * from a P's cache to the global list has its stack trimmed with
  * MADV_DONTNEED below its top TRIM_KEEP bytes, so one deep recursion does
  * not pin megabytes for ever.  Rejected: mmap per stack (6.6 us here vs
@@ -54,7 +56,6 @@
 #define ARENA_SLOTS 64
 #define GUARD_SIZE (64 * 1024)
 #define TRIM_KEEP (32 * 1024)
-#define PCACHE_MAX 64
 #define CANARY UINT64_C(0x6772745374416b21) /* "grtStAk!" */
 #define DEFAULT_STACK_SIZE (16u << 20)
 
@@ -70,8 +71,6 @@ struct arena {
 static spinlock alock;            /* arenas and the global free list */
 static struct arena *arenas;      /* under alock */
 static int narenas, arenas_cap;   /* under alock */
-static struct stack *gfree;       /* under alock */
-static int ngfree;
 static int guard_mode;            /* 0 madvise, 1 mprotect budget, 2 none */
 static long mprotect_budget;
 static uint64_t nstacks;          /* stacks ever made; under alock */
@@ -158,37 +157,16 @@ static struct stack *stack_new_locked(void)
     struct stack *s = (struct stack *)(hi - 64);
     s->lo = slot + GUARD_SIZE;
     s->hi = (char *)s;
-    s->next = NULL;
     nstacks++;
     if (guard_mode == 2)
         *(uint64_t *)s->lo = CANARY;
     return s;
 }
 
-struct stack *grt__stack_alloc(struct p *pp)
+struct stack *grt__stack_alloc(void)
 {
-    struct stack *s = pp->sfree;
-    if (likely(s)) {
-        pp->sfree = s->next;
-        pp->nsfree--;
-        return s;
-    }
     lock(&alock);
-    while (gfree && pp->nsfree < PCACHE_MAX / 2) {
-        struct stack *t = gfree;
-        gfree = t->next;
-        ngfree--;
-        t->next = pp->sfree;
-        pp->sfree = t;
-        pp->nsfree++;
-    }
-    s = pp->sfree;
-    if (s) {
-        pp->sfree = s->next;
-        pp->nsfree--;
-    } else {
-        s = stack_new_locked();
-    }
+    struct stack *s = stack_new_locked();
     unlock(&alock);
     if (!s) {
         fprintf(stderr, "runtime: cannot reserve a goroutine stack of %zu "
