@@ -266,10 +266,9 @@ GRT_API void grt_ctx_free(grt_ctx *ctx);
 /* sync.WaitGroup */
 typedef struct grt_wg {
     uint64_t state_; /* private: counter << 32 | waiters */
-    uint32_t sema_;  /* private */
-    uint32_t pad_;   /* private */
+    uint64_t wait_;  /* private: parked waiters, or wake-ups owed */
 } grt_wg;
-#define GRT_WG_INIT {0, 0, 0}
+#define GRT_WG_INIT {0, 0}
 /* Add delta (may be negative).  panic: sync: negative WaitGroup counter. */
 GRT_API void grt_wg_add(grt_wg *wg, int64_t delta);
 /* grt_wg_add(wg, -1). */

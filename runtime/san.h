@@ -33,10 +33,12 @@ void __sanitizer_finish_switch_fiber(void *fake_stack_save,
                                      const void **bottom_old,
                                      size_t *size_old);
 void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+void __lsan_ignore_object(const void *p);
 #endif
 #ifdef GRT_SAN_THREAD
 void *__tsan_get_current_fiber(void);
 void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
 void __tsan_switch_to_fiber(void *fiber, unsigned flags);
 #endif
 
@@ -47,6 +49,17 @@ static inline void san_g_create(struct g *gp)
     gp->tsan_fiber = __tsan_create_fiber(0);
 #endif
     (void)gp;
+}
+
+/* A heap block whose only pointer lives in a G.  Gs live on their
+ * stacks' top pages, memory LeakSanitizer does not scan: without this it
+ * would report such a block (a G's sleep timer) as leaked at exit. */
+static inline void san_owned_by_g(const void *p)
+{
+#ifdef GRT_SAN_ADDRESS
+    __lsan_ignore_object(p);
+#endif
+    (void)p;
 }
 
 /* A context that is the thread's own (g0 of an M, goroutine 1). */
@@ -84,13 +97,22 @@ static inline void san_switched(struct g *self)
 }
 
 /*
- * A goroutine died on its stack: the frames it never returned from
+ * A goroutine died on its stack (called on the context that runs next):
+ * the frames it never returned from
  * (g_entry, goexit, the switch) keep their redzones poisoned, and the next
  * goroutine on that stack would trip over them.  Clear from the lowest
  * of those frames (the saved sp) to the top.
  */
 static inline void san_stack_dead(struct g *gp)
 {
+#ifdef GRT_SAN_THREAD
+    /* TSan: the fiber's shadow call stack still holds those frames too;
+     * a G reused for thousands of goroutines would overflow it (a crash
+     * inside TSan after some 30,000 lives).  The next goroutine in this
+     * G gets a fresh fiber. */
+    __tsan_destroy_fiber(gp->tsan_fiber);
+    gp->tsan_fiber = __tsan_create_fiber(0);
+#endif
 #ifdef GRT_SAN_ADDRESS
     if (gp->stack_lo && gp->ctx.sp) {
         char *lo = (char *)gp->ctx.sp - 256;

@@ -343,14 +343,88 @@ void grt_rwmutex_unlock(grt_rwmutex *rw)
 /* ---------------------------------------------------------------------
  * WaitGroup (Go's sync/waitgroup.go)
  *
- * state_ is counter << 32 | waiters.  The waiter count only grows while
- * the counter is positive; when Add brings the counter to zero it resets
- * the whole state and wakes exactly the waiters it counted.
+ * state_ is counter << 32 | waiters, as Go's: the waiter count only grows
+ * while the counter is positive; when Add brings the counter to zero it
+ * resets the whole state and wakes exactly the waiters it counted.
+ *
+ * Go parks waiters on a semaphore (a hashed table of locked queues).  Here
+ * they wait on the WaitGroup's own second word, wait_, with no lock:
+ *
+ *     0 or 1          nobody parked, nothing owed
+ *     even, not 0     the newest parked waiter's record (struct wg_waiter,
+ *                     on its own stack); records link to older ones
+ *     2k + 1, k > 0   k wake-ups owed to waiters that counted themselves
+ *                     in state_ but had not yet pushed their record
+ *
+ * A waiter pushes its record only once it is off its stack (grt__park_fn),
+ * so whoever pops it may grt__ready it at once; if it finds wake-ups owed
+ * instead, it takes one and readies itself.  The waker (the Add that
+ * brings the counter to zero with w waiters) counts the k records pushed
+ * so far and swaps the list for 2(w - k) + 1 in one CAS: its last touch of
+ * the WaitGroup, which the first waiter to return may free.  It then
+ * readies the k waiters.  One RMW on each side, against Go's semaphore
+ * lock, its waiter count and its semaphore word.
  * --------------------------------------------------------------------- */
 
 _Static_assert(offsetof(grt_wg, state_) % _Alignof(uint64_t) == 0 &&
                    sizeof(((grt_wg *)0)->state_) == sizeof(uint64_t),
                "WaitGroup state is one aligned 64-bit word");
+
+struct wg_waiter {
+    struct g *gp;
+    struct wg_waiter *next; /* older waiter; NULL for the oldest */
+    grt_wg *wg;
+};
+
+_Static_assert(_Alignof(struct wg_waiter) >= 2,
+               "a waiter's address has a clear low bit");
+
+static inline bool wg_owed(uint64_t v)
+{
+    return (v & 1) && v > 1;
+}
+
+/* Runs once the waiter is off its stack (grt__park_fn). */
+static void wg_park_commit(void *arg)
+{
+    struct wg_waiter *w = arg;
+    uint64_t old = LOAD_ACQ(&w->wg->wait_);
+    for (;;) {
+        if (wg_owed(old)) {
+            /* The waker came first: take the wake-up it left us. */
+            if (CAS(&w->wg->wait_, &old, old - 2)) {
+                grt__ready(w->gp);
+                return;
+            }
+            continue;
+        }
+        w->next = (old & 1) ? NULL : (struct wg_waiter *)(uintptr_t)old;
+        if (CAS(&w->wg->wait_, &old, (uint64_t)(uintptr_t)w))
+            return; /* the waker readies us */
+    }
+}
+
+/* Wake the n waiters counted in state_ (Go: n Semrelease calls). */
+static void wg_wake(grt_wg *wg, uint32_t n)
+{
+    uint64_t old = LOAD_ACQ(&wg->wait_);
+    struct wg_waiter *list;
+    for (;;) {
+        /* The records are parked waiters', ours to read until readied. */
+        list = (old & 1) ? NULL : (struct wg_waiter *)(uintptr_t)old;
+        uint32_t k = 0;
+        for (struct wg_waiter *w = list; w; w = w->next)
+            k++;
+        uint64_t owed = k < n ? (uint64_t)(n - k) << 1 | 1 : 1;
+        if (CAS(&wg->wait_, &old, owed))
+            break;
+    }
+    while (list) {
+        struct wg_waiter *next = list->next; /* before it may run */
+        grt__ready(list->gp);
+        list = next;
+    }
+}
 
 void grt_wg_add(grt_wg *wg, int64_t delta)
 {
@@ -374,16 +448,10 @@ void grt_wg_add(grt_wg *wg, int64_t delta)
     if (LOAD_RLX(&wg->state_) != state)
         grt__panic_str(
             "sync: WaitGroup misuse: Add called concurrently with Wait");
-    /* Reset waiters count to 0; the semaphore release below orders this
-     * store before each waiter's check of the state. */
+    /* Reset waiters count to 0; wg_wake's CAS on wait_ orders this store
+     * before each waiter's check of the state. */
     STORE_RLX(&wg->state_, 0);
-    /*
-     * Wake the w waiters.  Go calls Semrelease w times; here one call
-     * adds w at once and then never touches the WaitGroup again, because
-     * the first waiter to return may free it (API.md: a wait group may go
-     * out of scope as soon as grt_wg_wait returns).
-     */
-    grt__sema_release_n(&wg->sema_, w);
+    wg_wake(wg, w);
 }
 
 void grt_wg_done(grt_wg *wg)
@@ -401,7 +469,8 @@ void grt_wg_wait(grt_wg *wg)
             return; /* counter is 0, no need to wait */
         /* Increment the waiters count; on failure CAS reloads state. */
         if (CAS(&wg->state_, &state, state + 1)) {
-            grt__sema_acquire(&wg->sema_, false, WAIT_WAITGROUP, wg);
+            struct wg_waiter me = {getg(), NULL, wg};
+            grt__park_fn(WAIT_WAITGROUP, wg, wg_park_commit, &me);
             if (LOAD_RLX(&wg->state_) != 0)
                 grt__panic_str("sync: WaitGroup is reused before previous "
                                "Wait has returned");

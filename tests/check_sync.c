@@ -151,6 +151,47 @@ START_TEST(t_wg_many_waiters)
 }
 END_TEST
 
+/* Waiters racing the Add that releases them: some push their record
+ * before the wake, some count themselves in but are still switching out
+ * when it comes and must take a wake-up owed to them.  Every round must
+ * wake all of them and leave nothing owed for the next round. */
+static void gate_opener(void *arg)
+{
+    grt_wg *gate = arg;
+    /* Open the moment the last waiter has counted itself in (the low
+     * half of the private state is Go's waiter count), while it may
+     * still be on its way off its stack on the other processor. */
+    for (unsigned i = 1;
+         (uint32_t)__atomic_load_n(&gate->state_, __ATOMIC_ACQUIRE) < 3; i++)
+        if (i % 4096 == 0)
+            grt_yield(); /* let waiters on our own processor in */
+    grt_wg_done(gate);
+}
+
+START_TEST(t_wg_waiters_race_wake)
+{
+    static struct many_waiters s;
+    enum { ROUNDS = 20000, W = 3 };
+    for (int round = 0; round < ROUNDS; round++) {
+        atomic_store(&s.woken, 0);
+        grt_wg_add(&s.gate, 1);
+        grt_wg_add(&s.done, W);
+        if (round % 2)
+            grt_go(gate_opener, &s.gate);
+        for (int i = 0; i < W; i++)
+            grt_go(gate_waiter, &s);
+        if (round % 2 == 0)
+            grt_wg_done(&s.gate);
+        _Static_assert(W == 3, "gate_opener waits for W waiters");
+        grt_wg_wait(&s.done);
+        ck_assert_int_eq(atomic_load(&s.woken), W);
+        ck_assert_msg((s.gate.wait_ | 1) == 1,
+                      "round %d left wait_ = %#llx", round,
+                      (unsigned long long)s.gate.wait_);
+    }
+}
+END_TEST
+
 /* A wait group on a goroutine's stack, gone as soon as Wait returns. */
 static void stack_wg_child(void *arg)
 {
@@ -896,6 +937,7 @@ static Suite *sync_suite(void)
     tcase_add_test(tc, t_wg_basic);
     tcase_add_test(tc, t_wg_barrier);
     tcase_add_test(tc, t_wg_many_waiters);
+    tcase_add_test(tc, t_wg_waiters_race_wake);
     tcase_add_test(tc, t_wg_on_stack);
     suite_add_tcase(s, tc);
 
