@@ -1726,6 +1726,7 @@ static void init_locked(void)
     if (procs > MAXPROCS_LIMIT)
         procs = MAXPROCS_LIMIT;
     grt__stack_init();
+    grt__sync_init();
 
     for (int i = 0; i < procs; i++)
         grt__sched.allp[i] = p_alloc(i);

@@ -632,6 +632,7 @@ HIDDEN void grt__stack_trim(struct stack *s);
 /* Check the canary of an unguarded stack (throws on overflow). */
 HIDDEN void grt__stack_check(struct stack *s);
 HIDDEN void grt__stack_init(void);
+HIDDEN void grt__sync_init(void); /* sync.c: calibrates mutex spinning */
 HIDDEN void grt__stack_usage(uint64_t *inuse, uint64_t *sys);
 /* Address space reserved for goroutine stacks (stack_sys): cheap, no
  * /proc read, for the agent's sampler. */
