@@ -260,6 +260,8 @@ struct g {
     /* ---- cold: at the end, off the switch path's cache lines ---- */
     struct sleep_timer *sleep; /* grt_sleep's timer (time.c), made on the
                                   G's first sleep and kept with it */
+    struct g *gfree_next;      /* head of a batch of sched.gfree: the */
+    int32_t gfree_n;           /* next batch, and its own size */
 };
 
 /* ---- machine (OS thread) ---- */
@@ -399,10 +401,12 @@ struct sched {
     int64_t sleep_until;      /* atomic: its deadline; 0 no timer sleeper,
                                  INT64_MAX sleeping with none known yet */
     int32_t nallg;            /* written under allg_lock, read relaxed */
-    /* global free G list (under gflock); each G keeps its stack */
+    /* global free Gs (under gflock), each with its stack: a stack of
+     * batches, each a schedlink chain headed by a G whose gfree_next
+     * links the next batch and gfree_n counts its own */
     spinlock gflock;
     struct g *gfree;
-    int32_t ngfree;
+    int32_t ngfree;           /* Gs in all batches; read relaxed */
     /* all goroutines, for dumps and the agent */
     spinlock allg_lock;
     struct g *allg;
