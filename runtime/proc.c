@@ -161,9 +161,10 @@ static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t)
 
 /*
  * Put gp on pp's queue; next puts it in runnext (kicking the old one to
- * the tail).  Only the owner of pp calls this (I3).
+ * the tail).  Only the owner of pp calls this (I3).  Returns true when
+ * the ring is now full or spilled to the global queue (newproc backs off).
  */
-static void runqput(struct p *pp, struct g *gp, bool next)
+static bool runqput(struct p *pp, struct g *gp, bool next)
 {
     if (next) {
         /* Stealers only ever CAS runnext from non-NULL to NULL, so an
@@ -172,11 +173,11 @@ static void runqput(struct p *pp, struct g *gp, bool next)
         struct g *old = LOAD_RLX(&pp->runnext);
         if (!old) {
             STORE_REL(&pp->runnext, gp);
-            return;
+            return false;
         }
         old = __atomic_exchange_n(&pp->runnext, gp, __ATOMIC_ACQ_REL);
         if (!old)
-            return;
+            return false;
         gp = old;
     }
     for (;;) {
@@ -185,10 +186,10 @@ static void runqput(struct p *pp, struct g *gp, bool next)
         if (t - h < RUNQ_SIZE) {
             STORE_RLX(&pp->runq[t % RUNQ_SIZE], gp);
             STORE_REL(&pp->runq_tail, t + 1); /* pairs with LOAD_ACQ(tail) */
-            return;
+            return t + 1 - h == RUNQ_SIZE;
         }
         if (runqputslow(pp, gp, h, t))
-            return;
+            return true;
     }
 }
 
@@ -1634,10 +1635,10 @@ static int64_t newproc(void (*fn)(void *), void *arg, const char *name,
     STORE_RLX(&pp->created, pp->created + 1);
     STORE_RLX(&gp->status, G_RUNNABLE);
     agent_g_start(gp);
-    runqput(pp, gp, true);
-    wakep();
     int64_t goid = gp->goid;
-    if (unlikely(pp->runq_tail - LOAD_RLX(&pp->runq_head) >= RUNQ_SIZE - 1))
+    bool full = runqput(pp, gp, true);
+    wakep();
+    if (unlikely(full))
         spawn_backoff(mp);
     return goid;
 }

@@ -109,9 +109,12 @@ static inline void san_stack_dead(struct g *gp)
     /* TSan: the fiber's shadow call stack still holds those frames too;
      * a G reused for thousands of goroutines would overflow it (a crash
      * inside TSan after some 30,000 lives).  The next goroutine in this
-     * G gets a fresh fiber. */
-    __tsan_destroy_fiber(gp->tsan_fiber);
-    gp->tsan_fiber = __tsan_create_fiber(0);
+     * G gets a fresh fiber.  Not goroutine 1 (no stack of ours): its
+     * fiber is its thread's own, and its G is never reused. */
+    if (gp->stack) {
+        __tsan_destroy_fiber(gp->tsan_fiber);
+        gp->tsan_fiber = __tsan_create_fiber(0);
+    }
 #endif
 #ifdef GRT_SAN_ADDRESS
     if (gp->stack_lo && gp->ctx.sp) {
