@@ -3,7 +3,7 @@
  *
  * A semaphore is any uint32_t in memory: its value counts releases not yet
  * taken.  grt__sema_acquire takes one (parking while there is none),
- * grt__sema_release adds one and wakes a waiter.  sync.c builds WaitGroup,
+ * grt__sema_release adds one and wakes a waiter.  sync.c builds
  * Mutex and RWMutex on these, exactly as Go's sync package builds on
  * runtime_Semacquire and runtime_Semrelease.
  *
@@ -23,7 +23,7 @@
  * goroutine, and may write the record until it calls grt__ready.  After
  * grt__ready the record is the waiter's again and is not touched.
  *
- * grt__sema_release_n (WaitGroup, RWMutex readers) hands its counts to
+ * grt__sema_release_n (RWMutex readers) hands its counts to
  * the waiters it finds queued, through their tickets, and adds only the
  * rest to the semaphore: a woken waiter then returns without a CAS on
  * the word, and the releaser makes one RMW (the root lock) instead of

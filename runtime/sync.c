@@ -1,6 +1,7 @@
 /*
  * sync.c - WaitGroup, Mutex, RWMutex, Once and Cond: Go's sync package,
- * ported line by line onto the address semaphores of sema.c.
+ * ported line by line onto the address semaphores of sema.c (WaitGroup
+ * waiters park on the group's own second word instead; see there).
  *
  * Every object is a plain struct of include/grt.h whose private fields
  * are the Go struct's fields; all zeros is the unlocked or empty state.
