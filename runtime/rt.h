@@ -168,7 +168,7 @@ enum gstatus {
 
 struct stack {
     char *lo;   /* lowest usable byte (just above the guard) */
-    char *hi;   /* one past the highest byte; its G sits just above */
+    char *hi;   /* one past the highest byte */
 };
 
 /* ---- timers (time.c) ---- */
@@ -221,8 +221,16 @@ struct g {
     uint32_t select_done;  /* select: 0 until a case wins; CAS 0->1 */
     uint32_t param_ok;     /* wake-up result: 1 success, 0 closed */
     struct waiter *wake_w; /* the waiter that woke it (select) */
-    void (*fn)(void *);    /* entry, valid until first run */
-    void *arg;
+    union {
+        struct {               /* entry, valid until first run */
+            void (*fn)(void *);
+            void *arg;
+        };
+        struct {               /* while free: head of a batch of */
+            struct g *gfree_next; /* sched.gfree: the next batch, */
+            int32_t gfree_n;   /* and its own size (proc.c) */
+        };
+    };
     /* creation site: immutable after creation */
     const char *fn_name, *file, *caller;
     int32_t line;
@@ -260,8 +268,6 @@ struct g {
     /* ---- cold: at the end, off the switch path's cache lines ---- */
     struct sleep_timer *sleep; /* grt_sleep's timer (time.c), made on the
                                   G's first sleep and kept with it */
-    struct g *gfree_next;      /* head of a batch of sched.gfree: the */
-    int32_t gfree_n;           /* next batch, and its own size */
 };
 
 /* ---- machine (OS thread) ---- */
@@ -403,7 +409,7 @@ struct sched {
     int32_t nallg;            /* written under allg_lock, read relaxed */
     /* global free Gs (under gflock), each with its stack: a stack of
      * batches, each a schedlink chain headed by a G whose gfree_next
-     * links the next batch and gfree_n counts its own */
+     * links the next batch and gfree_n counts its own (struct g) */
     spinlock gflock;
     struct g *gfree;
     int32_t ngfree;           /* Gs in all batches; read relaxed */

@@ -33,7 +33,6 @@ void __sanitizer_finish_switch_fiber(void *fake_stack_save,
                                      const void **bottom_old,
                                      size_t *size_old);
 void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
-void __lsan_ignore_object(const void *p);
 #endif
 #ifdef GRT_SAN_THREAD
 void *__tsan_get_current_fiber(void);
@@ -49,17 +48,6 @@ static inline void san_g_create(struct g *gp)
     gp->tsan_fiber = __tsan_create_fiber(0);
 #endif
     (void)gp;
-}
-
-/* A heap block whose only pointer lives in a G.  Gs live on their
- * stacks' top pages, memory LeakSanitizer does not scan: without this it
- * would report such a block (a G's sleep timer) as leaked at exit. */
-static inline void san_owned_by_g(const void *p)
-{
-#ifdef GRT_SAN_ADDRESS
-    __lsan_ignore_object(p);
-#endif
-    (void)p;
 }
 
 /* A context that is the thread's own (g0 of an M, goroutine 1). */

@@ -21,10 +21,8 @@
  * of vm.max_map_count lasts; later stacks get no guard but a canary word
  * at their bottom, checked when the goroutine exits (LESSONS.md, 3).
  *
- * A goroutine keeps its stack when its G is recycled (Go does the same),
- * and the G itself lives at the top of its stack (proc.c, galloc): the
- * P's LIFO cache of free Gs keeps hot pages resident, and a parked
- * goroutine costs one page.  A G that spills
+ * A goroutine keeps its stack when its G is recycled (Go does the same):
+ * the P's LIFO cache of free Gs keeps hot pages resident.  A G that spills
  * from a P's cache to the global list has its stack trimmed with
  * MADV_DONTNEED below its top TRIM_KEEP bytes, so one deep recursion does
  * not pin megabytes for ever.  Rejected: mmap per stack (6.6 us here vs

@@ -40,7 +40,6 @@
 #include "config.h"
 
 #include "rt.h"
-#include "san.h"
 
 #include <sched.h>
 #include <stdlib.h>
@@ -350,7 +349,6 @@ void grt_sleep(int64_t ns)
         s = malloc(sizeof *s);
         if (!s)
             grt__throw("runtime: out of memory making a sleep timer");
-        san_owned_by_g(s);
         gp->sleep = s; /* kept for every later goroutine of this G */
     }
     memset(s, 0, sizeof *s);
