@@ -62,18 +62,18 @@ static inline void agent_g_alloc(struct g *gp) { grt__agent_g_alloc(gp); }
  */
 static inline void agent_g_start(struct g *gp)
 {
-    if (likely(gp->agent_site_file == gp->file &&
-               gp->agent_site_line == gp->line &&
-               gp->agent_site_fn == gp->fn_name && gp->agent_site != 0 &&
-               gp->agent_flags == AGENT_F_STACK && gp->name[0] == 0)) {
+    const struct g_cold *c = gp->cold;
+    if (likely(c->agent_site_file == c->file && c->agent_site_line == c->line &&
+               c->agent_site_fn == c->fn_name && c->agent_site != 0 &&
+               gp->agent_flags == AGENT_F_STACK && c->name[0] == 0)) {
         struct grt_shm_g *r = gp->agent_rec;
         uint32_t gen = gp->agent_gen + 0x10000u;
         gp->agent_gen = gen;
         /* the record is DEAD or IDLE: none of these is in use */
         __atomic_thread_fence(__ATOMIC_RELEASE); /* (G1) */
         STORE_RLX(&r->goid, gp->goid);
-        STORE_RLX(&r->parent_goid, gp->parent_goid);
-        STORE_RLX(&r->start_ns, gp->start_ns);
+        STORE_RLX(&r->parent_goid, c->parent_goid);
+        STORE_RLX(&r->start_ns, c->start_ns);
         STORE_REL(&r->state, gen | (uint32_t)gp->wait_reason << 8 |
                                  LOAD_RLX(&gp->status)); /* (G2) */
         return;
@@ -171,7 +171,7 @@ static inline void agent_g_wait_owner(struct g *gp, int64_t owner)
 {
     struct grt_shm_g *r = gp->agent_rec;
     STORE_RLX(&r->wait_owner, owner);
-    STORE_RLX(&r->unlock_ns, gp->agent_unlock_ns);
+    STORE_RLX(&r->unlock_ns, gp->cold->agent_unlock_ns);
 }
 
 /*
@@ -183,7 +183,7 @@ static inline void agent_g_wait_owner(struct g *gp, int64_t owner)
  */
 static inline void agent_g_unlocked(struct g *gp)
 {
-    gp->agent_unlock_ns = coarse_now();
+    gp->cold->agent_unlock_ns = coarse_now();
 }
 
 /* An M was created (before its thread starts).  Nothing to do: the

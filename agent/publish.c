@@ -185,18 +185,19 @@ uint32_t grt__agent_gcount(void)
 
 static uint64_t hash_site(const struct g *gp)
 {
-    uint64_t h =
-        (uint64_t)(uintptr_t)gp->fn_name * UINT64_C(0x9E3779B97F4A7C15);
-    h ^= (uint64_t)(uintptr_t)gp->file * UINT64_C(0xC2B2AE3D27D4EB4F);
-    h ^= (uint64_t)(uintptr_t)gp->caller * UINT64_C(0x165667B19E3779F9);
-    h ^= (uint64_t)(uint32_t)gp->line * UINT64_C(0x27D4EB2F165667C5);
+    const struct g_cold *c = gp->cold;
+    uint64_t h = (uint64_t)(uintptr_t)c->fn_name * UINT64_C(0x9E3779B97F4A7C15);
+    h ^= (uint64_t)(uintptr_t)c->file * UINT64_C(0xC2B2AE3D27D4EB4F);
+    h ^= (uint64_t)(uintptr_t)c->caller * UINT64_C(0x165667B19E3779F9);
+    h ^= (uint64_t)(uint32_t)c->line * UINT64_C(0x27D4EB2F165667C5);
     return h ^ (h >> 29);
 }
 
 static bool key_is(const struct site_key *k, const struct g *gp)
 {
-    return k->fn == gp->fn_name && k->file == gp->file &&
-           k->caller == gp->caller && k->line == gp->line;
+    const struct g_cold *c = gp->cold;
+    return k->fn == c->fn_name && k->file == c->file &&
+           k->caller == c->caller && k->line == c->line;
 }
 
 /* Find or make the site of gp's creation; 0 when the table is full. */
@@ -231,20 +232,20 @@ static uint32_t site_lookup(const struct g *gp)
         site_next = i + 1;
         struct grt_shm_site rec;
         memset(&rec, 0, sizeof rec);
-        rec.line = gp->line;
-        put_str(rec.fn, sizeof rec.fn, gp->fn_name, false);
-        put_str(rec.caller, sizeof rec.caller, gp->caller, false);
-        put_str(rec.file, sizeof rec.file, gp->file, true);
+        rec.line = gp->cold->line;
+        put_str(rec.fn, sizeof rec.fn, gp->cold->fn_name, false);
+        put_str(rec.caller, sizeof rec.caller, gp->cold->caller, false);
+        put_str(rec.file, sizeof rec.file, gp->cold->file, true);
         struct grt_shm_site *r = &a->site[i];
         uint32_t s = grt_shm_seq_write_begin(&r->seq);
         grt_shm_copy_words((char *)r + 8, (char *)&rec + 8, sizeof rec - 8);
         STORE_RLX(&r->line, rec.line);
         grt_shm_seq_write_end(&r->seq, s);
         publish_count(GRT_SHM_T_SITE, i + 1);
-        k->fn = gp->fn_name;
-        k->file = gp->file;
-        k->caller = gp->caller;
-        k->line = gp->line;
+        k->fn = gp->cold->fn_name;
+        k->file = gp->cold->file;
+        k->caller = gp->cold->caller;
+        k->line = gp->cold->line;
         id = i + 1;
         STORE_REL(&k->id, id); /* (S1) the key is complete */
         break;
@@ -257,19 +258,20 @@ static uint32_t site_lookup(const struct g *gp)
 
 static uint32_t site_of(struct g *gp)
 {
-    if (gp->agent_site && gp->agent_site_fn == gp->fn_name &&
-        gp->agent_site_file == gp->file &&
-        gp->agent_site_caller == gp->caller && gp->agent_site_line == gp->line)
-        return gp->agent_site;
+    struct g_cold *c = gp->cold;
+    if (c->agent_site && c->agent_site_fn == c->fn_name &&
+        c->agent_site_file == c->file && c->agent_site_caller == c->caller &&
+        c->agent_site_line == c->line)
+        return c->agent_site;
     /* off: no table to look in; remember the site anyway, with an id
      * nobody reads (the record is the private dummy), so that the next
      * goroutine from this site takes agent_g_start's short path */
     uint32_t id = grt__agent.on ? site_lookup(gp) : UINT32_MAX;
-    gp->agent_site_fn = gp->fn_name;
-    gp->agent_site_file = gp->file;
-    gp->agent_site_caller = gp->caller;
-    gp->agent_site_line = gp->line;
-    gp->agent_site = id;
+    c->agent_site_fn = c->fn_name;
+    c->agent_site_file = c->file;
+    c->agent_site_caller = c->caller;
+    c->agent_site_line = c->line;
+    c->agent_site = id;
     return id;
 }
 
@@ -297,18 +299,18 @@ static void write_start(struct g *gp, uint32_t site)
 {
     struct grt_shm_g *r = gp->agent_rec;
     uint32_t gen = next_gen(gp);
-    bool named = gp->name[0] != 0;
+    bool named = gp->cold->name[0] != 0;
     uint32_t flags =
         (named ? GRT_SHM_GF_NAMED : 0) | (gp == &grt__g1 ? GRT_SHM_GF_MAIN : 0);
     __atomic_thread_fence(__ATOMIC_RELEASE); /* (G1) */
     STORE_RLX(&r->flags, flags);
     STORE_RLX(&r->goid, gp->goid);
-    STORE_RLX(&r->parent_goid, gp->parent_goid);
-    STORE_RLX(&r->start_ns, gp->start_ns);
+    STORE_RLX(&r->parent_goid, gp->cold->parent_goid);
+    STORE_RLX(&r->start_ns, gp->cold->start_ns);
     STORE_RLX(&r->site, site);
     if (unlikely(named || (gp->agent_flags & AF_NAME))) {
         uint64_t name[4];
-        memcpy(name, gp->name, sizeof name);
+        memcpy(name, gp->cold->name, sizeof name);
         uint64_t *rn = (uint64_t *)r->name;
         for (int i = 0; i < 4; i++)
             STORE_RLX(&rn[i], name[i]);
@@ -360,7 +362,7 @@ void grt__agent_publish_init(void)
     for (struct g *gp = LOAD_ACQ(&grt__sched.allg); gp; gp = gp->allnext) {
         grt__agent_g_alloc(gp);
         if (grt__agent.on) {
-            gp->agent_site = 0;
+            gp->cold->agent_site = 0;
             write_all(gp, site_of(gp));
         }
     }

@@ -77,9 +77,9 @@ int64_t grt_leak_scope_begin(void)
         }
     }
     if (id < scope_cap)
-        scope_parent[id] = gp->leak_scope;
+        scope_parent[id] = gp->cold->leak_scope;
     pthread_mutex_unlock(&scope_mu);
-    gp->leak_scope = id;
+    gp->cold->leak_scope = id;
     return id;
 }
 
@@ -91,12 +91,12 @@ void grt_leak_scope_end(int64_t scope)
     if (scope > 0 && scope < scope_cap && scope <= scope_next)
         parent = scope_parent[scope];
     pthread_mutex_unlock(&scope_mu);
-    gp->leak_scope = parent;
+    gp->cold->leak_scope = parent;
 }
 
 int64_t grt_leak_scope(void)
 {
-    return getg()->leak_scope;
+    return getg()->cold->leak_scope;
 }
 
 /* Is scope s root or one begun inside it (transitively)? */
@@ -173,14 +173,14 @@ LK_RACY static bool leaked(struct check *c, struct g *gp,
     if (gp == c->self || st == G_DEAD || st == G_IDLE)
         return false;
     const grt_leak_opts *o = c->o;
-    if (o->scope && !scope_within(RACY(gp->leak_scope), o->scope))
+    if (o->scope && !scope_within(RACY(gp->cold->leak_scope), o->scope))
         return false;
     if (id_in(o->ignore_ids, RACY(gp->goid)))
         return false;
-    const char *creator = RACY(gp->caller);
+    const char *creator = RACY(gp->cold->caller);
     if (in_list(o->ignore_created_by, creator) || in_list(c->extra, creator))
         return false;
-    const char *entry = RACY(gp->fn_name);
+    const char *entry = RACY(gp->cold->fn_name);
     if (in_list(o->ignore_any, entry) || in_list(c->extra, entry))
         return false;
     if (!o->ignore_top && !o->ignore_any && !c->extra)

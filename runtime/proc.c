@@ -440,6 +440,7 @@ static void newm(struct p *pp, bool spinning)
         grt__throw("runtime: cannot allocate an M");
     mp->g0.is_g0 = 1;
     mp->g0.m = mp;
+    mp->g0.cold = &mp->g0_cold;
     mp->nextp = pp;
     mp->spinning = spinning;
     lock(&grt__sched.lock);
@@ -1549,12 +1550,18 @@ static struct g *gfget(struct p *pp)
 
 /*
  * A new G with its stack; the two are recycled as a pair for life.  The
- * G stays in the heap, dense: tried at the top of its own stack (saving
- * its 384 bytes of malloc per parked goroutine), it made every bulk walk
- * over Gs (a close waking 10,000, the global queue's links, 10,000 timers
- * due at once) a TLB miss and page walk per G on pages 16 MiB apart:
+ * G's switch and queue fields (232 bytes) stay in the heap, dense; its
+ * cold part (struct g_cold, rt.h) goes on the stack's top page.  The
+ * whole G at the top of its stack was tried: it made every bulk walk over
+ * Gs (a close waking 10,000, the global queue's links, 10,000 timers due
+ * at once) a TLB miss and page walk per G on pages 16 MiB apart:
  * timers_sleep's p50 oversleep went from 0.6 to 50 us.
  */
+#if defined(__x86_64__)
+/* park_mem's budget: malloc's 240-byte class (with its 8-byte header) */
+_Static_assert(sizeof(struct g) <= 232, "struct g outgrew its malloc class");
+#endif
+_Static_assert(sizeof(struct g_cold) <= 192, "struct g_cold: 3 lines");
 static struct g *galloc(void)
 {
     struct g *gp = calloc(1, sizeof *gp);
@@ -1563,7 +1570,12 @@ static struct g *galloc(void)
     struct stack *s = grt__stack_alloc();
     gp->stack = s;
     gp->stack_lo = s->lo;
-    gp->stack_hi = s->hi;
+    /* the cold part just below the stack's descriptor (rt.h); the fresh
+     * page reads as zeros, and it stays with the stack when the G is
+     * reused */
+    gp->cold = (struct g_cold *)(((uintptr_t)s->hi - sizeof(struct g_cold)) &
+                                 ~(uintptr_t)63);
+    gp->stack_hi = (char *)gp->cold;
     san_g_create(gp);
     agent_g_alloc(gp);
     lock(&grt__sched.allg_lock);
@@ -1608,29 +1620,30 @@ static int64_t newproc(void (*fn)(void *), void *arg, const char *name,
     gp->ctx.pc = (void *)grt__ctx_trampoline;
     gp->fn = fn;
     gp->arg = arg;
-    gp->asan_fake_stack = NULL;
+    struct g_cold *c = gp->cold;
+    c->asan_fake_stack = NULL;
     if (pp->goid_next == pp->goid_end) {
         pp->goid_next = XADD(&grt__sched.goidgen, GOID_BATCH);
         pp->goid_end = pp->goid_next + GOID_BATCH;
     }
     gp->goid = ++pp->goid_next;
-    gp->fn_name = fn_name;
-    gp->file = file;
-    gp->line = line;
-    gp->caller = caller;
-    gp->parent_goid = mp->curg->goid;
-    gp->leak_scope = mp->curg->leak_scope; /* inherited (leak.c) */
-    gp->start_ns = coarse_now();
+    c->fn_name = fn_name;
+    c->file = file;
+    c->line = line;
+    c->caller = caller;
+    c->parent_goid = mp->curg->goid;
+    c->leak_scope = mp->curg->cold->leak_scope; /* inherited (leak.c) */
+    c->start_ns = coarse_now();
     gp->wait_reason = WAIT_NONE;
     gp->wait_obj = NULL;
     gp->wait_since = 0;
     gp->lockedm = NULL;
     gp->lock_count = 0;
     if (name) {
-        strncpy(gp->name, name, sizeof gp->name - 1);
-        gp->name[sizeof gp->name - 1] = 0;
+        strncpy(c->name, name, sizeof c->name - 1);
+        c->name[sizeof c->name - 1] = 0;
     } else {
-        gp->name[0] = 0;
+        c->name[0] = 0;
     }
     STORE_RLX(&pp->created, pp->created + 1);
     STORE_RLX(&gp->status, G_RUNNABLE);
@@ -1768,6 +1781,7 @@ static void init_locked(void)
     mp->fastrand = UINT64_C(0x9E3779B97F4A7C15) ^ seed_bits();
     mp->g0.is_g0 = 1;
     mp->g0.m = mp;
+    mp->g0.cold = &mp->g0_cold;
     /* m0's g0 needs a stack of its own: goroutine 1 keeps the OS stack */
     char *st = mmap(NULL, G0_STACK_M0, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1780,13 +1794,15 @@ static void init_locked(void)
     san_g_create(&mp->g0);
 
     struct g *g1 = &grt__g1;
+    static struct g_cold g1_cold;
+    g1->cold = &g1_cold;
     g1->goid = 1;
     g1->status = G_RUNNING;
     g1->m = mp;
-    g1->fn_name = "main";
-    g1->file = "?";
-    g1->caller = "";
-    g1->start_ns = coarse_now();
+    g1_cold.fn_name = "main";
+    g1_cold.file = "?";
+    g1_cold.caller = "";
+    g1_cold.start_ns = coarse_now();
     stack_bounds_of_thread(g1);
     {
         /* the OS stack may grow down to its rlimit */

@@ -231,23 +231,10 @@ struct g {
             int32_t gfree_n;   /* and its own size (proc.c) */
         };
     };
-    /* creation site: immutable after creation */
-    const char *fn_name, *file, *caller;
-    int32_t line;
-    int32_t pad2;
-    int64_t parent_goid;
-    int64_t start_ns;      /* grt__coarse_ns at creation */
-    char name[32];         /* grt_go_named label, "" if none */
     struct g *allnext, *allprev; /* all-G list; under sched.allg_lock */
     struct m *lockedm;     /* M it is locked to (grt_lock_os_thread) */
     uint32_t lock_count;   /* grt_lock_os_thread nesting depth */
     uint32_t preempt_off;  /* grt_preempt_disable depth; owner only */
-    int64_t leak_scope;    /* grt_leak_scope_begin id, 0 none (leak.c);
-                              copied from the creator at spawn, then
-                              written by the G itself */
-    /* sanitizer fiber handles */
-    void *asan_fake_stack;
-    void *tsan_fiber;
     /* ---- agent (agent/publish.c; append-only) ---- */
     struct grt_shm_g *agent_rec; /* its record in the segment, or a private
                                     dummy when not publishing; set by
@@ -256,18 +243,44 @@ struct g {
                                     word; whoever owns the G */
     uint32_t agent_flags;        /* what its record already holds
                                     (agent/publish.c); owner of the G */
-    const char *agent_site_fn;   /* creation-site key cached with */
-    const char *agent_site_file; /* agent_site, to skip the site lookup */
-    const char *agent_site_caller; /* when a G struct is reused for the */
-    int32_t agent_site_line;     /* same site; owner of the G only */
-    uint32_t agent_site;         /* site index + 1, 0 unknown */
-    int64_t agent_unlock_ns;     /* coarse ns of its last unlock of a
-                                    mutex with waiters (sync.c), published
-                                    when it parks on a mutex; owner of
-                                    the G */
-    /* ---- cold: at the end, off the switch path's cache lines ---- */
+    struct g_cold *cold;   /* the rest, on its stack's top page; never NULL */
+};
+
+/*
+ * The cold part of a G: what only its creator, the goroutine itself, a
+ * dump or the agent's site lookup touch, never a walk over many Gs nor
+ * the switch path of a build without sanitizers.  It lives on the top
+ * page of the G's stack, just below struct stack, a page the goroutine
+ * touches first anyway, so a parked goroutine costs a 240-byte G instead
+ * of 384 (park_mem).  Goroutine 1 and each M's g0, which run on stacks
+ * that are not ours, have one beside their G.  Whole Gs on their stack
+ * pages were measured and rejected (docs/scheduler.md): walks over Gs
+ * (a close waking 10,000, due timers) became a page walk per G.
+ */
+struct g_cold {
+    /* what the spawn path writes or compares: the first two lines */
+    const char *fn_name, *file, *caller; /* creation site, then immutable */
+    int32_t line;
+    int32_t agent_site_line;
+    int64_t parent_goid;
+    int64_t start_ns;      /* grt__coarse_ns at creation */
+    int64_t leak_scope;    /* grt_leak_scope_begin id, 0 none (leak.c);
+                              copied from the creator at spawn, then
+                              written by the G itself */
+    /* agent: the creation-site key cached with agent_site, to skip the
+     * site lookup when a G is reused for the same site; owner of the G */
+    const char *agent_site_fn, *agent_site_file, *agent_site_caller;
+    uint32_t agent_site;   /* site index + 1, 0 unknown */
+    uint32_t pad;
+    char name[32];         /* grt_go_named label, "" if none */
+    void *asan_fake_stack; /* sanitizer fiber handles */
+    /* ---- the third line ---- */
+    void *tsan_fiber;
+    int64_t agent_unlock_ns; /* coarse ns of its last unlock of a mutex
+                                with waiters (sync.c), published when it
+                                parks on a mutex; owner of the G */
     struct sleep_timer *sleep; /* grt_sleep's timer (time.c), made on the
-                                  G's first sleep and kept with it */
+                                  G's first sleep and kept with the stack */
 };
 
 /* ---- machine (OS thread) ---- */
@@ -286,6 +299,7 @@ struct m_catch {
 
 struct m {
     struct g g0;            /* scheduler context on this thread's own stack */
+    struct g_cold g0_cold;  /* its cold part (g0.cold) */
     struct g *curg;         /* G running now (g0 while scheduling) */
     struct p *p;            /* attached P; NULL when idle */
     struct p *nextp;        /* P handed over by startm */

@@ -45,7 +45,7 @@ void __tsan_switch_to_fiber(void *fiber, unsigned flags);
 static inline void san_g_create(struct g *gp)
 {
 #ifdef GRT_SAN_THREAD
-    gp->tsan_fiber = __tsan_create_fiber(0);
+    gp->cold->tsan_fiber = __tsan_create_fiber(0);
 #endif
     (void)gp;
 }
@@ -54,7 +54,7 @@ static inline void san_g_create(struct g *gp)
 static inline void san_thread_start(struct g *gp)
 {
 #ifdef GRT_SAN_THREAD
-    gp->tsan_fiber = __tsan_get_current_fiber();
+    gp->cold->tsan_fiber = __tsan_get_current_fiber();
 #endif
     (void)gp;
 }
@@ -63,12 +63,12 @@ static inline void san_thread_start(struct g *gp)
 static inline void san_switch(struct g *from, struct g *to, bool dying)
 {
 #ifdef GRT_SAN_ADDRESS
-    __sanitizer_start_switch_fiber(dying ? NULL : &from->asan_fake_stack,
+    __sanitizer_start_switch_fiber(dying ? NULL : &from->cold->asan_fake_stack,
                                    to->stack_lo,
                                    (size_t)(to->stack_hi - to->stack_lo));
 #endif
 #ifdef GRT_SAN_THREAD
-    __tsan_switch_to_fiber(to->tsan_fiber, 0);
+    __tsan_switch_to_fiber(to->cold->tsan_fiber, 0);
 #endif
     (void)from;
     (void)to;
@@ -79,7 +79,7 @@ static inline void san_switch(struct g *from, struct g *to, bool dying)
 static inline void san_switched(struct g *self)
 {
 #ifdef GRT_SAN_ADDRESS
-    __sanitizer_finish_switch_fiber(self->asan_fake_stack, NULL, NULL);
+    __sanitizer_finish_switch_fiber(self->cold->asan_fake_stack, NULL, NULL);
 #endif
     (void)self;
 }
@@ -100,8 +100,8 @@ static inline void san_stack_dead(struct g *gp)
      * G gets a fresh fiber.  Not goroutine 1 (no stack of ours): its
      * fiber is its thread's own, and its G is never reused. */
     if (gp->stack) {
-        __tsan_destroy_fiber(gp->tsan_fiber);
-        gp->tsan_fiber = __tsan_create_fiber(0);
+        __tsan_destroy_fiber(gp->cold->tsan_fiber);
+        gp->cold->tsan_fiber = __tsan_create_fiber(0);
     }
 #endif
 #ifdef GRT_SAN_ADDRESS

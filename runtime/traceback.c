@@ -176,12 +176,12 @@ TB_RACY void grt__tb_describe(struct grt__tb *tb, struct g *gp, bool self,
     }
     fg->locked = RACY(gp->lockedm) != NULL;
     if (fg->goid != 1) {
-        const char *c = RACY(gp->caller);
-        const char *f = RACY(gp->file);
+        const char *c = RACY(gp->cold->caller);
+        const char *f = RACY(gp->cold->file);
         fg->created_fn = c && *c ? c : "?";
-        fg->created_goid = RACY(gp->parent_goid);
+        fg->created_goid = RACY(gp->cold->parent_goid);
         fg->created_file = f;
-        fg->created_line = RACY(gp->line);
+        fg->created_line = RACY(gp->cold->line);
     }
 
     uint32_t n = 0;
