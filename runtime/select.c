@@ -10,7 +10,7 @@
  *    released after the switch (selparkcommit).
  * 4. A waker picks one of our waiters: it wins the CAS on g->select_done
  *    (waitq_dequeue), does the transfer and records itself in g->wake_w.
- * 5. Woken, lock everything again, dequeue the losing waiters, unlock.
+ * 5. Woken, lock the channels of the losing waiters, dequeue them, unlock.
  *
  * Cases with a NULL channel are never ready and never queued.  Small
  * selects keep their scratch arrays on the stack; above STACK_CASES they
@@ -25,6 +25,13 @@
 
 #define STACK_CASES 8
 #define MAX_CASES 65536
+
+/* Scratch arrays are malloc'd only above STACK_CASES */
+static inline void free_scratch(void *heap)
+{
+    if (unlikely(heap))
+        free(heap);
+}
 
 static void sellock(grt_chan **order, int n)
 {
@@ -124,13 +131,13 @@ int grt_select(grt_case *cases, int ncases, bool has_default)
     for (int i = 0; i < ncases; i++) {
         if (!cases[i].chan)
             continue;
-        int j = (int)fastrandn((uint32_t)n + 1);
+        int j = n ? (int)fastrandn((uint32_t)n + 1) : 0;
         poll[n] = poll[j];
         poll[j] = i;
         n++;
     }
     if (n == 0) {
-        free(heap);
+        free_scratch(heap);
         if (has_default)
             return -1;
         for (;;)
@@ -152,7 +159,7 @@ int grt_select(grt_case *cases, int ncases, bool has_default)
         if (cs->op == GRT_SEND) {
             if (c->closed) {
                 selunlock(order, n);
-                free(heap);
+                free_scratch(heap);
                 grt__panic_str("send on closed channel");
             }
             struct waiter *w = waitq_dequeue(&c->recvq);
@@ -162,7 +169,7 @@ int grt_select(grt_case *cases, int ncases, bool has_default)
                     if (order[j] != c && (j == 0 || order[j] != order[j - 1]))
                         unlock(&order[j]->lock);
                 grt__chan_send_to(c, w, cs->elem);
-                free(heap);
+                free_scratch(heap);
                 return i;
             }
             if (c->qcount < c->cap) {
@@ -172,7 +179,7 @@ int grt_select(grt_case *cases, int ncases, bool has_default)
                     c->sendx = 0;
                 STORE_RLX(&c->qcount, c->qcount + 1);
                 selunlock(order, n);
-                free(heap);
+                free_scratch(heap);
                 return i;
             }
         } else {
@@ -183,7 +190,7 @@ int grt_select(grt_case *cases, int ncases, bool has_default)
                         unlock(&order[j]->lock);
                 grt__chan_recv_from(c, w, cs->elem);
                 cs->ok = true;
-                free(heap);
+                free_scratch(heap);
                 return i;
             }
             if (c->qcount > 0) {
@@ -195,7 +202,7 @@ int grt_select(grt_case *cases, int ncases, bool has_default)
                 STORE_RLX(&c->qcount, c->qcount - 1);
                 selunlock(order, n);
                 cs->ok = true;
-                free(heap);
+                free_scratch(heap);
                 return i;
             }
             if (c->closed) {
@@ -203,14 +210,14 @@ int grt_select(grt_case *cases, int ncases, bool has_default)
                 if (cs->elem && c->elem_size)
                     memset(cs->elem, 0, c->elem_size);
                 cs->ok = false;
-                free(heap);
+                free_scratch(heap);
                 return i;
             }
         }
     }
     if (has_default) {
         selunlock(order, n);
-        free(heap);
+        free_scratch(heap);
         return -1;
     }
 
@@ -236,9 +243,21 @@ int grt_select(grt_case *cases, int ncases, bool has_default)
     struct selpark sp = {order, n};
     grt__park_fn(WAIT_SELECT, n == 1 ? order[0] : NULL, selparkcommit, &sp);
 
-    /* 5. woken by one case: dequeue the others */
-    sellock(order, n);
+    /* 5. woken by one case: dequeue the others.  The winner is off its
+     * queue already (its waker took it under the channel's lock and never
+     * touches it after the unlock), so only channels that hold another
+     * of our waiters are locked: one lock, not two, for a select of two
+     * (Go locks them all). */
     struct waiter *won = gp->wake_w;
+    if (!won)
+        grt__throw("selectgo: bad wakeup");
+    grt_chan *last = NULL;
+    for (int k = 0; k < n; k++) {
+        if (&ws[k] != won && order[k] != last) {
+            last = order[k];
+            lock(&last->lock);
+        }
+    }
     for (int k = 0; k < n; k++) {
         struct waiter *w = &ws[k];
         if (w == won)
@@ -248,12 +267,16 @@ int grt_select(grt_case *cases, int ncases, bool has_default)
         else
             waitq_remove(&w->c->recvq, w);
     }
-    selunlock(order, n);
-    if (!won)
-        grt__throw("selectgo: bad wakeup");
+    last = NULL;
+    for (int k = n - 1; k >= 0; k--) {
+        if (&ws[k] != won && order[k] != last) {
+            last = order[k];
+            unlock(&last->lock);
+        }
+    }
     int i = won->case_index;
     bool ok = won->success;
-    free(heap);
+    free_scratch(heap);
     if (cases[i].op == GRT_SEND) {
         if (!ok)
             grt__panic_str("send on closed channel");
