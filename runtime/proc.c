@@ -106,13 +106,7 @@ static inline uint64_t seed_bits(void)
 
 uint32_t grt__fastrand(void)
 {
-    struct m *mp = getm();
-    uint64_t x = mp->fastrand;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    mp->fastrand = x;
-    return (uint32_t)((x * UINT64_C(2685821657736338717)) >> 32);
+    return m_fastrand(getm());
 }
 
 /* ---------------------------------------------------------------------

@@ -609,9 +609,16 @@ HIDDEN void grt__park_fn(enum wait_reason r, void *obj, void (*fn)(void *),
 
 /* Random number (per M, xorshift); cheap. */
 HIDDEN uint32_t grt__fastrand(void);
-static inline uint32_t fastrandn(uint32_t n)
+/* grt__fastrand for a caller that has its M at hand (xorshift64, then a
+ * multiply for the high bits) */
+static inline uint32_t m_fastrand(struct m *mp)
 {
-    return (uint32_t)(((uint64_t)grt__fastrand() * n) >> 32);
+    uint64_t x = mp->fastrand;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    mp->fastrand = x;
+    return (uint32_t)((x * UINT64_C(2685821657736338717)) >> 32);
 }
 
 /* Futex helpers. */

@@ -126,12 +126,26 @@ int grt_select(grt_case *cases, int ncases, bool has_default)
         lockidx = poll + ncases;
     }
 
-    /* 1. poll order (Fisher-Yates over non-nil cases) and lock order */
+    /* 1. poll order (Fisher-Yates over non-nil cases) and lock order;
+     * two cases, the common select, in a few instructions */
     int n = 0;
+    if (ncases == 2 && cases[0].chan && cases[1].chan) {
+        int first = (int)(m_fastrand(mp) >> 31);
+        poll[0] = first;
+        poll[1] = first ^ 1;
+        int lo = (uintptr_t)cases[0].chan > (uintptr_t)cases[1].chan;
+        lockidx[0] = lo;
+        lockidx[1] = lo ^ 1;
+        order[0] = cases[lo].chan;
+        order[1] = cases[lo ^ 1].chan;
+        n = 2;
+        goto ordered;
+    }
     for (int i = 0; i < ncases; i++) {
         if (!cases[i].chan)
             continue;
-        int j = n ? (int)fastrandn((uint32_t)n + 1) : 0;
+        int j = n ? (int)(((uint64_t)m_fastrand(mp) * (uint32_t)(n + 1)) >> 32)
+                  : 0;
         poll[n] = poll[j];
         poll[j] = i;
         n++;
@@ -149,6 +163,7 @@ int grt_select(grt_case *cases, int ncases, bool has_default)
         order[i] = cases[poll[i]].chan;
     }
     sort_by_addr(order, lockidx, n);
+ordered:
 
     /* 2. a ready case? */
     sellock(order, n);
