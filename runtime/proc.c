@@ -233,7 +233,8 @@ static struct g *runqget(struct p *pp, bool *inherit)
  * Grab half of victim's queue into batch (a ring of RUNQ_SIZE starting at
  * bh).  With steal_next, also take victim's runnext when the ring is empty
  * (after a short pause if its owner is running: it is probably about to
- * run it itself, Go's usleep(3)).  Returns how many were taken.
+ * run it itself, Go's usleep(3); and not at all if the owner switched
+ * goroutines during the pause).  Returns how many were taken.
  */
 static uint32_t runqgrab(struct p *victim, struct g **batch, uint32_t bh,
                          bool steal_next)
@@ -248,8 +249,17 @@ static uint32_t runqgrab(struct p *victim, struct g **batch, uint32_t bh,
                 struct g *next = LOAD_RLX(&victim->runnext);
                 if (next) {
                     if (LOAD_RLX(&victim->status) == P_RUNNING) {
+                        uint64_t sw = LOAD_RLX(&victim->ctxswitches);
                         struct timespec ts = {0, 3000};
                         nanosleep(&ts, NULL);
+                        /* The owner switched meanwhile: it is scheduling,
+                         * so what runnext holds now is new work it is
+                         * about to run, even when the pointer is the
+                         * same (Gs are recycled: Go's CAS alone takes
+                         * the next goroutine of a spawn-and-wait loop
+                         * and moves the loop to this P) */
+                        if (LOAD_RLX(&victim->ctxswitches) != sw)
+                            return 0;
                     }
                     if (!__atomic_compare_exchange_n(
                             &victim->runnext, &next, NULL, false,
