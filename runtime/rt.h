@@ -207,6 +207,8 @@ struct g {
     struct stack *stack;   /* NULL for goroutine 1 (runs on the OS stack) */
     char *stack_lo, *stack_hi; /* bounds, also for g1 and g0 */
     struct g *schedlink;   /* run-queue / free-list link; owner of the queue */
+    struct g_cold *cold;   /* the rest, on its stack's top page; never NULL;
+                              beside schedlink, which gfget reads */
     struct m *m;           /* M running it, NULL when not running */
     int64_t goid;          /* immutable after creation */
     uint32_t status;       /* enum gstatus; atomic, via g_set_status */
@@ -243,7 +245,6 @@ struct g {
                                     word; whoever owns the G */
     uint32_t agent_flags;        /* what its record already holds
                                     (agent/publish.c); owner of the G */
-    struct g_cold *cold;   /* the rest, on its stack's top page; never NULL */
 };
 
 /*
