@@ -171,7 +171,7 @@ static inline void agent_g_wait_owner(struct g *gp, int64_t owner)
 {
     struct grt_shm_g *r = gp->agent_rec;
     STORE_RLX(&r->wait_owner, owner);
-    STORE_RLX(&r->unlock_ns, gp->cold->agent_unlock_ns);
+    STORE_RLX(&r->unlock_ns, gp->agent_unlock_ns);
 }
 
 /*
@@ -183,7 +183,7 @@ static inline void agent_g_wait_owner(struct g *gp, int64_t owner)
  */
 static inline void agent_g_unlocked(struct g *gp)
 {
-    gp->cold->agent_unlock_ns = coarse_now();
+    gp->agent_unlock_ns = coarse_now();
 }
 
 /* An M was created (before its thread starts).  Nothing to do: the

@@ -214,14 +214,10 @@ struct g {
     uint32_t status;       /* enum gstatus; atomic, via g_set_status */
     uint8_t wait_reason;   /* enum wait_reason; written by the G itself */
     uint8_t is_g0;         /* scheduler context of an M */
-    uint8_t locked_ext;    /* grt_lock_os_thread nesting depth */
-    uint8_t selectdone_pad;
     int64_t wait_since;    /* grt__coarse_ns when it parked (monotonic ns,
                               within ~1 ms); 0 when not waiting */
     void *wait_obj;        /* channel, mutex... it waits on; NULL */
-    struct waiter *waiting; /* its waiters while in select */
     uint32_t select_done;  /* select: 0 until a case wins; CAS 0->1 */
-    uint32_t param_ok;     /* wake-up result: 1 success, 0 closed */
     struct waiter *wake_w; /* the waiter that woke it (select) */
     union {
         struct {               /* entry, valid until first run */
@@ -233,7 +229,8 @@ struct g {
             int32_t gfree_n;   /* and its own size (proc.c) */
         };
     };
-    struct g *allnext, *allprev; /* all-G list; under sched.allg_lock */
+    struct g *allnext;     /* all-G list (Gs are never freed); under
+                              sched.allg_lock */
     struct m *lockedm;     /* M it is locked to (grt_lock_os_thread) */
     uint32_t lock_count;   /* grt_lock_os_thread nesting depth */
     uint32_t preempt_off;  /* grt_preempt_disable depth; owner only */
@@ -245,15 +242,24 @@ struct g {
                                     word; whoever owns the G */
     uint32_t agent_flags;        /* what its record already holds
                                     (agent/publish.c); owner of the G */
+    /* These two share agent_rec's line, which every park and wake-up
+     * touches: in the cold part they cost a cache line per sleep or
+     * contended unlock (timers_sleep wall 72 -> 78 ms, mutex_contended
+     * 9.4 -> 10.2 ns per lock) */
+    int64_t agent_unlock_ns;     /* coarse ns of its last unlock of a mutex
+                                    with waiters (sync.c), published when
+                                    it parks on a mutex; owner of the G */
+    struct sleep_timer *sleep; /* grt_sleep's timer (time.c), made on the
+                                  G's first sleep and kept with it */
 };
 
 /*
  * The cold part of a G: what only its creator, the goroutine itself, a
- * dump or the agent's site lookup touch, never a walk over many Gs nor
- * the switch path of a build without sanitizers.  It lives on the top
- * page of the G's stack, just below struct stack, a page the goroutine
- * touches first anyway, so a parked goroutine costs a 240-byte G instead
- * of 384 (park_mem).  Goroutine 1 and each M's g0, which run on stacks
+ * dump or the agent's site lookup touch; never a walk over many Gs, a
+ * sleep, or the switch path of a build without sanitizers.  It lives on
+ * the top page of the G's stack, just below struct stack, a page the
+ * goroutine touches first anyway, so a parked goroutine costs a 240-byte
+ * G instead of 384 (park_mem).  Goroutine 1 and each M's g0, which run on stacks
  * that are not ours, have one beside their G.  Whole Gs on their stack
  * pages were measured and rejected (docs/scheduler.md): walks over Gs
  * (a close waking 10,000, due timers) became a page walk per G.
@@ -277,11 +283,6 @@ struct g_cold {
     void *asan_fake_stack; /* sanitizer fiber handles */
     /* ---- the third line ---- */
     void *tsan_fiber;
-    int64_t agent_unlock_ns; /* coarse ns of its last unlock of a mutex
-                                with waiters (sync.c), published when it
-                                parks on a mutex; owner of the G */
-    struct sleep_timer *sleep; /* grt_sleep's timer (time.c), made on the
-                                  G's first sleep and kept with the stack */
 };
 
 /* ---- machine (OS thread) ---- */

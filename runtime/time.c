@@ -321,7 +321,7 @@ void grt__timers_move(struct p *from, struct p *to)
  * --------------------------------------------------------------------- */
 
 /*
- * A sleeping goroutine's timer is *gp->cold->sleep (rt.h).  lk is held from
+ * A sleeping goroutine's timer is *gp->sleep (rt.h).  lk is held from
  * before the timer is armed until the goroutine is off its stack
  * (grt__park releases it there), and the callback takes it before
  * readying the goroutine: so the ready can never precede the park.
@@ -344,12 +344,12 @@ void grt_sleep(int64_t ns)
         return;
     }
     struct g *gp = mp->curg;
-    struct sleep_timer *s = gp->cold->sleep;
+    struct sleep_timer *s = gp->sleep;
     if (unlikely(!s)) {
         s = malloc(sizeof *s);
         if (!s)
             grt__throw("runtime: out of memory making a sleep timer");
-        gp->cold->sleep = s; /* kept for every later goroutine of this G */
+        gp->sleep = s; /* kept for every later goroutine of this G */
     }
     memset(s, 0, sizeof *s);
     s->t.f = sleep_fire;
