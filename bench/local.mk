@@ -120,3 +120,11 @@ dist_noinst_SCRIPTS += bench/observer-cost.sh
 # A scrape of 100 programs x 10,000 goroutines (issue 8's goal):
 # bench/exporter-fleet.sh [-p PROCS] [-g GOROUTINES].
 dist_noinst_SCRIPTS += bench/exporter-fleet.sh
+
+# The kernel's price of a goroutine stack (a fresh page, its page table,
+# its guard), without the runtime: the floor under park_mem's create
+# time.  bench/page_costs [count]; smoke.sh runs it small.
+noinst_PROGRAMS += bench/page_costs
+bench_page_costs_SOURCES = bench/page_costs.c
+bench_page_costs_CPPFLAGS = $(bench_cppflags)
+bench_page_costs_CFLAGS = $(bench_cflags)

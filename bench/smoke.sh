@@ -70,6 +70,19 @@ while IFS='|' read -r w metrics sizes; do
 	echo "ok $w: $(tr '\n' ';' <"$out")"
 done <<<"$cases"
 
+# page_costs (no Go twin): three well-formed lines, and a bad count refused.
+if "$bin/page_costs" 256 >"$tmp/o" 2>"$tmp/e"; then
+	n=$(grep -Ecx "page_costs: (touch_dense|touch_stride|guard) ($num ns|n/a) (per slot )?\(count=256\)" "$tmp/o")
+	[ "$n" -eq 3 ] || fail "page_costs: output: $(cat "$tmp/o")"
+	echo "ok page_costs: $(tr '\n' ';' <"$tmp/o")"
+else
+	fail "page_costs 256: exit $?, stderr: $(cat "$tmp/e")"
+fi
+"$bin/page_costs" 0 >"$tmp/o" 2>"$tmp/e"
+rc=$?
+{ [ "$rc" -eq 2 ] && grep -q '^usage: page_costs' "$tmp/e"; } ||
+	fail "page_costs 0: exit $rc, want 2 and a usage line"
+
 # Misuse: an unknown workload, a bad size, an unknown name for run.sh.
 "$bin/select2" no_such_workload >"$tmp/o" 2>"$tmp/e"
 rc=$?
