@@ -1566,7 +1566,21 @@ static struct g *gfget(struct p *pp)
 _Static_assert(sizeof(struct g) <= 232, "struct g outgrew its malloc class");
 #endif
 _Static_assert(sizeof(struct g_cold) <= 192, "struct g_cold: 3 lines");
-static struct g *galloc(void)
+
+/*
+ * Stack colouring: stacks are 16 MiB apart, so without it every
+ * goroutine's top frames sit at the same offset in their page and fall
+ * into the same few sets of the L1 and L2 caches; 10,000 sleepers then
+ * evict each other's frames.  Each new stack starts its frames 0-15 lines
+ * lower (at most 960 bytes: a parked goroutine still fits its top page).
+ * timers_sleep: wall 69.5 -> 62.2 ms, p99 19.0 -> 14.6 ms (medians of 6,
+ * interleaved); the few-goroutine workloads unchanged.
+ */
+#define STACK_COLORS 16
+
+/* cold: the slow path, kept out of the hot code's layout (measured: its
+ * growth alone moved pingpong_p1 by 8%) */
+static __attribute__((noinline, cold)) struct g *galloc(void)
 {
     struct g *gp = calloc(1, sizeof *gp);
     if (!gp)
@@ -1574,11 +1588,15 @@ static struct g *galloc(void)
     struct stack *s = grt__stack_alloc();
     gp->stack = s;
     gp->stack_lo = s->lo;
-    /* the cold part just below the stack's descriptor (rt.h); the fresh
-     * page reads as zeros, and it stays with the stack when the G is
-     * reused */
-    gp->cold = (struct g_cold *)(((uintptr_t)s->hi - sizeof(struct g_cold)) &
-                                 ~(uintptr_t)63);
+    /* the cold part below the stack's descriptor (rt.h); the fresh page
+     * reads as zeros, and it stays with the stack when the G is reused.
+     * Below it the goroutine's frames, from an offset that differs from
+     * stack to stack (STACK_COLORS) */
+    static uint32_t color;
+    uintptr_t off =
+        (__atomic_fetch_add(&color, 1, __ATOMIC_RELAXED) % STACK_COLORS) * 64;
+    gp->cold = (struct g_cold *)(((uintptr_t)s->hi - sizeof(struct g_cold) -
+                                  off) & ~(uintptr_t)63);
     gp->stack_hi = (char *)gp->cold;
     san_g_create(gp);
     agent_g_alloc(gp);

@@ -373,8 +373,12 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
             overflow = addr < lo + page_size && addr >= lo - (1 << 20);
         if (overflow) {
             grt__die_begin();
+            /* the limit the user set (GRT_STACK_SIZE), not the usable
+             * part below the cold area and colour (proc.c's galloc) */
             put("runtime: goroutine stack exceeds ");
-            put_u("", (uint64_t)(gp->stack_hi - gp->stack_lo), 10);
+            put_u("", gp->stack ? (uint64_t)grt__stack_size
+                                : (uint64_t)(gp->stack_hi - gp->stack_lo),
+                  10);
             put("-byte limit\n");
             put_u("runtime: sp=", (uint64_t)(uintptr_t)addr, 16);
             put_u(" stack=[", (uint64_t)(uintptr_t)gp->stack_lo, 16);

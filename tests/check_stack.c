@@ -177,6 +177,10 @@ START_TEST(t_overflow_stack_size_env)
     tu_child(child_small_stack_overflow, err, sizeof err, &st);
     tu_assert_child(st, err, 2, NULL);
     check_overflow_report(err);
+    /* the limit named is the one set, as Go names its maximum */
+    ck_assert_msg(strstr(err, "runtime: goroutine stack exceeds 1048576-byte "
+                              "limit\n") != NULL,
+                  "stderr:\n" TU_ERR, err);
     tu_child(child_small_stack_fits, err, sizeof err, &st);
     tu_assert_child(st, err, 0, NULL);
 }
