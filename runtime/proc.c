@@ -1642,8 +1642,8 @@ static int64_t newproc(void (*fn)(void *), void *arg, const char *name,
     gp->ctx.pc = (void *)grt__ctx_trampoline;
     gp->fn = fn;
     gp->arg = arg;
+    san_g_start(gp);
     struct g_cold *c = gp->cold;
-    c->asan_fake_stack = NULL;
     if (pp->goid_next == pp->goid_end) {
         pp->goid_next = XADD(&grt__sched.goidgen, GOID_BATCH);
         pp->goid_end = pp->goid_next + GOID_BATCH;

@@ -259,8 +259,8 @@ struct g {
  * sleep, or the switch path of a build without sanitizers.  It lives on
  * the top page of the G's stack, just below struct stack, a page the
  * goroutine touches first anyway, so a parked goroutine costs a 240-byte
- * G instead of 384 (park_mem).  Goroutine 1 and each M's g0, which run on stacks
- * that are not ours, have one beside their G.  Whole Gs on their stack
+ * G instead of 384 (park_mem).  Goroutine 1 and each M's g0, which run
+ * on stacks that are not ours, have one beside their G.  Whole Gs on their stack
  * pages were measured and rejected (docs/scheduler.md): walks over Gs
  * (a close waking 10,000, due timers) became a page walk per G.
  */
@@ -621,6 +621,11 @@ static inline uint32_t m_fastrand(struct m *mp)
     x ^= x >> 27;
     mp->fastrand = x;
     return (uint32_t)((x * UINT64_C(2685821657736338717)) >> 32);
+}
+/* Uniform in [0, n) */
+static inline uint32_t m_fastrandn(struct m *mp, uint32_t n)
+{
+    return (uint32_t)(((uint64_t)m_fastrand(mp) * n) >> 32);
 }
 
 /* Futex helpers. */

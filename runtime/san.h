@@ -50,6 +50,16 @@ static inline void san_g_create(struct g *gp)
     (void)gp;
 }
 
+/* A goroutine starts in gp: ASan's fake stack of its previous goroutine
+ * is gone with it. */
+static inline void san_g_start(struct g *gp)
+{
+#ifdef GRT_SAN_ADDRESS
+    gp->cold->asan_fake_stack = NULL;
+#endif
+    (void)gp;
+}
+
 /* A context that is the thread's own (g0 of an M, goroutine 1). */
 static inline void san_thread_start(struct g *gp)
 {

@@ -144,8 +144,7 @@ int grt_select(grt_case *cases, int ncases, bool has_default)
     for (int i = 0; i < ncases; i++) {
         if (!cases[i].chan)
             continue;
-        int j = n ? (int)(((uint64_t)m_fastrand(mp) * (uint32_t)(n + 1)) >> 32)
-                  : 0;
+        int j = n ? (int)m_fastrandn(mp, (uint32_t)n + 1) : 0;
         poll[n] = poll[j];
         poll[j] = i;
         n++;
