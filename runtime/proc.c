@@ -258,8 +258,14 @@ static uint32_t runqgrab(struct p *victim, struct g **batch, uint32_t bh,
                          * same (Gs are recycled: Go's CAS alone takes
                          * the next goroutine of a spawn-and-wait loop
                          * and moves the loop to this P) */
-                        if (LOAD_RLX(&victim->ctxswitches) != sw)
+                        if (LOAD_RLX(&victim->ctxswitches) != sw) {
+                            /* what it displaced from runnext meanwhile
+                             * is in the ring now: take that instead */
+                            if (LOAD_ACQ(&victim->runq_tail) !=
+                                LOAD_ACQ(&victim->runq_head))
+                                continue;
                             return 0;
+                        }
                     }
                     if (!__atomic_compare_exchange_n(
                             &victim->runnext, &next, NULL, false,
