@@ -360,7 +360,11 @@ enum { GRT_READ = 1, GRT_WRITE = 2 };
  * grt_write writes all n bytes unless an error stops it (then it returns
  * what was written, or -1).  grt_accept returns a non-blocking,
  * close-on-exec socket.  One goroutine at a time may wait on each
- * direction of an fd (another gets EBUSY).
+ * direction of an fd (another gets EBUSY).  On a TCP socket the first
+ * use also turns on TCP_INQ (grt_read learns when it emptied the socket
+ * and parks before its next read instead of failing one with EAGAIN), so
+ * the program's own recvmsg calls with a control buffer on that socket
+ * also receive a TCP_CM_INQ message.
  */
 GRT_API ssize_t grt_read(int fd, void *buf, size_t n);
 GRT_API ssize_t grt_write(int fd, const void *buf, size_t n);

@@ -26,6 +26,10 @@
  * makes the libc call first on a twin fd and compares).
  * "not-deadlock": goroutines all parked on sockets that another process
  * writes to (or connects to) later is not "all goroutines are asleep".
+ * "drained": a read that empties a TCP socket makes the next read
+ * within 20 us park before reading (netpoll_epoll.c); bytes that arrive
+ * in between (written before that read, or by a goroutine while it is
+ * parked) and an EOF right after the drain all still come back.
  */
 #include "config.h"
 
@@ -840,6 +844,81 @@ static void child_accept(void)
     reap(pid);
 }
 
+/* ------------------------------------------------------------------ */
+/* drained                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The bytes of the next read are written (on loopback: queued on b)
+ * before the read is made, right after the read that drained b. */
+START_TEST(t_drained_then_written)
+{
+    int a, b;
+    tcp_pair(&a, &b);
+    uint64_t v = 0, got;
+    ck_assert_int_eq(grt_write(a, &v, sizeof v), (ssize_t)sizeof v);
+    for (uint64_t i = 1; i <= 2000; i++) {
+        ck_assert_int_eq(read_full(b, &got, sizeof got), (ssize_t)sizeof got);
+        ck_assert_uint_eq(got, i - 1);
+        /* b is empty now; the next bytes land before the next read */
+        ck_assert_int_eq(write(a, &i, sizeof i), (ssize_t)sizeof i);
+    }
+    ck_assert_int_eq(read_full(b, &got, sizeof got), (ssize_t)sizeof got);
+    ck_assert_uint_eq(got, 2000);
+    /* an EOF right after the drain */
+    ck_assert_int_eq(shutdown(a, SHUT_WR), 0);
+    ck_assert_int_eq(grt_read(b, &got, sizeof got), 0);
+    grt_close(a);
+    grt_close(b);
+}
+END_TEST
+
+struct pingpong_fd {
+    int fd;
+    int n;
+    grt_chan *done;
+};
+
+/* Echo n 8-byte messages back, then report. */
+static void drained_echo(void *arg)
+{
+    struct pingpong_fd *pp = arg;
+    uint64_t v;
+    int n = 0;
+    while (read_full(pp->fd, &v, sizeof v) == (ssize_t)sizeof v) {
+        v = ~v;
+        if (grt_write(pp->fd, &v, sizeof v) != (ssize_t)sizeof v)
+            break;
+        n++;
+    }
+    pp->n = n;
+    grt_chan_send(pp->done, NULL);
+}
+
+/* Request/response on one P and on two: every read after the first
+ * finds its socket just drained, so each waits for the poller. */
+START_TEST(t_drained_pingpong)
+{
+    int old = grt_maxprocs(_i + 1);
+    int a, b;
+    tcp_pair(&a, &b);
+    struct pingpong_fd es = {.fd = b, .done = grt_chan_make(0, 0)};
+    grt_go(drained_echo, &es);
+    for (uint64_t i = 0; i < 5000; i++) {
+        uint64_t v;
+        ck_assert_int_eq(grt_write(a, &i, sizeof i), (ssize_t)sizeof i);
+        ck_assert_int_eq(read_full(a, &v, sizeof v), (ssize_t)sizeof v);
+        ck_assert_uint_eq(v, ~i);
+    }
+    ck_assert_int_eq(shutdown(a, SHUT_WR), 0);
+    grt_chan_recv(es.done, NULL);
+    ck_assert_int_eq(es.n, 5000);
+    grt_close(a);
+    grt_close(b);
+    grt_chan_free(es.done);
+    grt_maxprocs(old);
+}
+END_TEST
+
 static void (*const not_deadlocks[])(void) = {
     child_main_reads,
     child_goroutine_waits,
@@ -881,6 +960,12 @@ static Suite *netpoll_suite(void)
 
     tc = tcase_create("errno");
     tcase_add_test(tc, t_errno);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("drained");
+    tcase_add_test(tc, t_drained_then_written);
+    tcase_add_loop_test(tc, t_drained_pingpong, 0, 2);
+    tcase_set_timeout(tc, TU_TIMEOUT);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("not-deadlock");
