@@ -87,8 +87,8 @@ static bool started;
 #define RUNNEXT_STREAK 64       /* runnext picks before the runq gets a turn */
 
 static struct g *findrunnable(struct m *mp);
-static void wakep(void);
-static void after_switch(struct m *mp);
+static inline void wakep(void);
+static inline void after_switch(struct m *mp);
 HIDDEN void grt__g_entry(void);
 
 static inline uint64_t seed_bits(void)
@@ -153,23 +153,12 @@ static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t)
     return true;
 }
 
-/*
- * Put gp on pp's queue; next puts it in runnext (kicking the old one to
- * the tail).  Only the owner of pp calls this (I3).  Returns true when
- * the ring is now full or spilled to the global queue (newproc backs off).
- */
-static bool runqput(struct p *pp, struct g *gp, bool next)
+/* runqput's work but for filling an empty runnext (below). */
+static bool runqput_slow(struct p *pp, struct g *gp, bool next)
 {
     if (next) {
-        /* Stealers only ever CAS runnext from non-NULL to NULL, so an
-         * empty runnext can be filled with a plain store; a full one is
-         * swapped (the old G goes to the tail). */
-        struct g *old = LOAD_RLX(&pp->runnext);
-        if (!old) {
-            STORE_REL(&pp->runnext, gp);
-            return false;
-        }
-        old = __atomic_exchange_n(&pp->runnext, gp, __ATOMIC_ACQ_REL);
+        struct g *old =
+            __atomic_exchange_n(&pp->runnext, gp, __ATOMIC_ACQ_REL);
         if (!old)
             return false;
         gp = old;
@@ -188,13 +177,32 @@ static bool runqput(struct p *pp, struct g *gp, bool next)
 }
 
 /*
+ * Put gp on pp's queue; next puts it in runnext (kicking the old one to
+ * the tail).  Only the owner of pp calls this (I3).  Returns true when
+ * the ring is now full or spilled to the global queue (newproc backs off).
+ * Stealers only ever CAS runnext from non-NULL to NULL, so an empty
+ * runnext is filled with a plain store, inline (every channel hand-off);
+ * a full one is swapped and the old G goes to the tail.
+ */
+static inline bool runqput(struct p *pp, struct g *gp, bool next)
+{
+    if (next && !LOAD_RLX(&pp->runnext)) {
+        STORE_REL(&pp->runnext, gp);
+        return false;
+    }
+    return runqput_slow(pp, gp, next);
+}
+
+/*
  * Take a G from pp's queue (owner only).  *inherit tells whether it came
  * from runnext (it inherits the time slice, as in Go).  After
  * RUNNEXT_STREAK consecutive runnext picks with work waiting in the ring,
  * the ring gets a turn: without preemption two goroutines handing off to
  * each other through runnext would otherwise starve the rest.
  */
-static struct g *runqget(struct p *pp, bool *inherit)
+static struct g *runqget_ring(struct p *pp, bool *inherit);
+
+static inline struct g *runqget(struct p *pp, bool *inherit)
 {
     struct g *next = LOAD_RLX(&pp->runnext);
     if (next && (pp->runnext_streak < RUNNEXT_STREAK ||
@@ -207,6 +215,13 @@ static struct g *runqget(struct p *pp, bool *inherit)
             return next;
         }
     }
+    return runqget_ring(pp, inherit);
+}
+
+/* runqget past runnext: the ring, else runnext after all. */
+static struct g *runqget_ring(struct p *pp, bool *inherit)
+{
+    struct g *next;
     pp->runnext_streak = 0;
     *inherit = false;
     for (;;) {
@@ -530,15 +545,19 @@ static void startm(struct p *pp, bool spinning)
 }
 
 /* Start a spinning M if a P is idle and nobody spins (Go's wakep). */
-static void wakep(void)
+static void wakep_slow(void)
 {
-    if (LOAD_RLX(&grt__sched.npidle) == 0)
-        return;
     int32_t zero = 0;
     if (LOAD_RLX(&grt__sched.nmspinning) != 0 ||
         !CAS(&grt__sched.nmspinning, &zero, 1))
         return;
     startm(NULL, true);
+}
+
+static inline void wakep(void)
+{
+    if (LOAD_RLX(&grt__sched.npidle) != 0)
+        wakep_slow();
 }
 
 /* A spinning M found work: stop spinning; wake another if it was last. */
@@ -822,13 +841,8 @@ static inline void execute(struct m *mp, struct g *gp, bool inherit)
     agent_g_publish_running(gp, mp, pp);
 }
 
-/* The M's pending work on the G it just left (see the file comment). */
-static void after_switch(struct m *mp)
+static void after_switch_slow(struct m *mp, struct g *prev)
 {
-    struct g *prev = mp->prevg;
-    if (!prev)
-        return;
-    mp->prevg = NULL;
     switch (mp->after) {
     case AFTER_PARK:
         if (mp->after_lock)
@@ -852,6 +866,20 @@ static void after_switch(struct m *mp)
     }
 }
 
+/* The M's pending work on the G it just left (see the file comment);
+ * releasing the lock a G parked under, the common case, inline. */
+static inline void after_switch(struct m *mp)
+{
+    struct g *prev = mp->prevg;
+    if (!prev)
+        return;
+    mp->prevg = NULL;
+    if (likely(mp->after == AFTER_PARK && mp->after_lock))
+        unlock(mp->after_lock);
+    else
+        after_switch_slow(mp, prev);
+}
+
 /* Can the G leaving the CPU switch straight to the next one? */
 static inline bool fast_path_ok(struct p *pp)
 {
@@ -870,7 +898,8 @@ static inline bool fast_path_ok(struct p *pp)
  * The running G gp leaves the CPU; after says what to do with it once it
  * is off its stack.  Returns when gp runs again (maybe on another M).
  */
-static void switch_out_prepared(struct m *mp, struct g *gp)
+static inline __attribute__((always_inline)) void
+switch_out_inline(struct m *mp, struct g *gp)
 {
     struct p *pp = mp->p;
     struct g *next = NULL;
@@ -896,6 +925,11 @@ static void switch_out_prepared(struct m *mp, struct g *gp)
     }
     san_switched(gp);
     after_switch(grt__tls_m);
+}
+
+static void switch_out_prepared(struct m *mp, struct g *gp)
+{
+    switch_out_inline(mp, gp);
 }
 
 static void switch_out(struct m *mp, struct g *gp, int after, spinlock *lk)
@@ -1274,7 +1308,11 @@ void grt__park(enum wait_reason r, void *obj, spinlock *lk)
     gp->wait_since = coarse_now();
     STORE_RLX(&gp->status, G_WAITING);
     agent_g_publish_wait(gp, G_WAITING);
-    switch_out(mp, gp, AFTER_PARK, lk);
+    mp->prevg = gp;
+    mp->after = AFTER_PARK;
+    mp->after_lock = lk;
+    mp->after_fn = NULL;
+    switch_out_inline(mp, gp); /* the channel hand-off's path */
     gp->wait_reason = WAIT_NONE;
     gp->wait_obj = NULL;
     gp->wait_since = 0;
