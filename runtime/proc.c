@@ -880,6 +880,35 @@ static inline void after_switch(struct m *mp)
         after_switch_slow(mp, prev);
 }
 
+/*
+ * Is pp's earliest timer, t0 (non-zero), due?  Reading the clock costs
+ * 26 ns here and this is asked on every switch while any timer is
+ * pending (a server with one ticker), so the answer "not yet" is cached
+ * as a tick count before which it stays true (rt.h's cpu_ticks, a lower
+ * bound on the tick rate so the cache expires early, never late); a new
+ * earliest timer changes t0 and misses the cache.
+ */
+static bool timer_due_slow(struct p *pp, int64_t t0)
+{
+    int64_t now = grt__nanotime();
+    if (now >= t0)
+        return true;
+    uint64_t f = LOAD_RLX(&grt__ticks_per_ns_q32);
+    uint64_t d = (uint64_t)(t0 - now);
+    if (d > (UINT64_C(1) << 28)) /* 268 ms: keeps d * f in 64 bits */
+        d = UINT64_C(1) << 28;
+    pp->tcheck_t0 = t0;
+    pp->tcheck_tsc = f ? cpu_ticks() + (d * f >> 32) : 0;
+    return false;
+}
+
+static inline bool timer_due(struct p *pp, int64_t t0)
+{
+    if (t0 == pp->tcheck_t0 && cpu_ticks() < pp->tcheck_tsc)
+        return false;
+    return timer_due_slow(pp, t0);
+}
+
 /* Can the G leaving the CPU switch straight to the next one? */
 static inline bool fast_path_ok(struct p *pp)
 {
@@ -889,7 +918,7 @@ static inline bool fast_path_ok(struct p *pp)
         LOAD_RLX(&grt__sched.runq_size) > 0)
         return false;
     int64_t t0 = LOAD_RLX(&pp->timer0_when);
-    if (unlikely(t0 != 0) && grt__nanotime() >= t0)
+    if (unlikely(t0 != 0) && timer_due(pp, t0))
         return false;
     return true;
 }
@@ -1163,10 +1192,9 @@ top:
 
     int64_t now = 0;
     int64_t t0 = LOAD_RLX(&pp->timer0_when);
-    if (t0 != 0) {
+    if (t0 != 0 && timer_due(pp, t0)) {
         now = grt__nanotime();
-        if (now >= t0)
-            grt__timers_run(pp, now);
+        grt__timers_run(pp, now);
     }
 
     if (pp->schedtick % 61 == 0 && LOAD_RLX(&grt__sched.runq_size) > 0) {

@@ -22,6 +22,52 @@
 #include <time.h>
 
 int64_t grt__coarse_ns;
+uint64_t grt__ticks_per_ns_q32;
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+/* Does the tick counter run at one constant rate, in every power state
+ * (CPUID 0x80000007 EDX bit 8, "invariant TSC")? */
+static bool ticks_invariant(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0x80000000, &a, &b, &c, &d) || a < 0x80000007)
+        return false;
+    __get_cpuid(0x80000007, &a, &b, &c, &d);
+    return (d >> 8) & 1;
+}
+#else
+static bool ticks_invariant(void) { return false; }
+#endif
+
+/*
+ * Ticks per ns over the whole life of the process so far (one sample at
+ * start, one now), once at least 10 ms have passed, less 1/256: the rate
+ * NTP may slew the clock is 500 ppm, so the bound stays below the true
+ * rate, and a "not due before tick t" computed from it errs early (then
+ * the clock is read), never late.  Re-measured every tick: the estimate
+ * only gets better.
+ */
+static void ticks_calibrate(int64_t now)
+{
+    static int64_t ns0;
+    static uint64_t t0;
+    static bool usable;
+    uint64_t t = cpu_ticks();
+    if (ns0 == 0) {
+        usable = ticks_invariant();
+        ns0 = now;
+        t0 = t;
+        return;
+    }
+    if (!usable || now - ns0 < 10000000 || t <= t0)
+        return;
+    unsigned __int128 q = ((unsigned __int128)(t - t0) << 32) /
+                          (uint64_t)(now - ns0);
+    uint64_t f = (uint64_t)q;
+    STORE_RLX(&grt__ticks_per_ns_q32, f - f / 256);
+}
 
 /*
  * The loop (Go's sysmon): start at 20 us; after 50 ticks that found
@@ -36,6 +82,7 @@ static void *sysmon(void *arg)
     for (;;) {
         int64_t now = grt__nanotime();
         STORE_RLX(&grt__coarse_ns, now);
+        ticks_calibrate(now);
         int did = grt__retake(now);
         grt__preempt_check(now); /* not work that keeps sysmon fast */
         /* poll the network if nobody has for 10 ms (Go's sysmon) */

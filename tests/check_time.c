@@ -66,6 +66,71 @@ START_TEST(t_sleep_goroutines)
 }
 END_TEST
 
+/*
+ * A timer fires while its P does nothing but switch between two
+ * goroutines (one P, so only that P's own checks can run it).  The
+ * switches ask "is the earliest timer due?" from a cached tick count
+ * (proc.c's timer_due); were the cache never to expire, the ping-pong
+ * below would never end.  The sleeps here wait out sysmon's first
+ * calibration of the tick rate (10 ms), so the cache is in use.
+ */
+static atomic_int woke;
+
+static void flag_sleeper(void *arg)
+{
+    grt_sleep((int64_t)(intptr_t)arg);
+    atomic_store(&woke, 1);
+}
+
+struct bounce {
+    grt_chan *in, *out;
+    grt_wg *wg;
+};
+
+static void bouncer(void *arg)
+{
+    struct bounce *b = arg;
+    int v;
+    while (grt_chan_recv(b->in, &v))
+        grt_chan_send(b->out, &v);
+    grt_wg_done(b->wg);
+}
+
+START_TEST(t_timer_amid_switches)
+{
+    int old = grt_maxprocs(1);
+    grt_sleep(30 * MS);
+    grt_chan *c1 = grt_chan_make(sizeof(int), 0);
+    grt_chan *c2 = grt_chan_make(sizeof(int), 0);
+    grt_wg wg = GRT_WG_INIT;
+    struct bounce b = {c1, c2, &wg};
+    grt_wg_add(&wg, 1);
+    grt_go(bouncer, &b);
+    for (int round = 0; round < 3; round++) {
+        atomic_store(&woke, 0);
+        /* a far timer first, so the cache holds a due time that the
+         * near one must replace */
+        grt_timer *far = grt_timer_make(1000 * MS);
+        grt_go(flag_sleeper, (void *)(intptr_t)((round + 1) * MS));
+        long n = 0;
+        int v = 0;
+        while (!atomic_load(&woke)) {
+            grt_chan_send(c1, &v);
+            grt_chan_recv(c2, &v);
+            n++;
+        }
+        ck_assert_int_gt(n, 0);
+        grt_timer_stop(far);
+        grt_timer_free(far);
+    }
+    grt_chan_close(c1);
+    grt_wg_wait(&wg);
+    grt_chan_free(c1);
+    grt_chan_free(c2);
+    grt_maxprocs(old);
+}
+END_TEST
+
 /* A goroutine asleep is not a deadlock: main blocks on a channel that a
  * sleeper sends on once it wakes. */
 static void late_sender(void *arg)
@@ -439,6 +504,7 @@ static Suite *time_suite(void)
     tcase_add_test(tc, t_sleep_at_least);
     tcase_add_test(tc, t_sleep_goroutines);
     tcase_add_test(tc, t_sleep_not_deadlock);
+    tcase_add_test(tc, t_timer_amid_switches);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("many");
