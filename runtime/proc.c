@@ -874,10 +874,14 @@ static inline void after_switch(struct m *mp)
     if (!prev)
         return;
     mp->prevg = NULL;
-    if (likely(mp->after == AFTER_PARK && mp->after_lock))
-        unlock(mp->after_lock);
-    else
+    if (likely(mp->after == AFTER_PARK)) {
+        if (mp->after_lock)
+            unlock(mp->after_lock);
+        else if (mp->after_fn)
+            mp->after_fn(mp->after_arg);
+    } else {
         after_switch_slow(mp, prev);
+    }
 }
 
 /*
@@ -1361,7 +1365,7 @@ void grt__park_fn(enum wait_reason r, void *obj, void (*fn)(void *),
     mp->prevg = gp;
     mp->after = AFTER_PARK;
     mp->after_lock = NULL;
-    switch_out_prepared(mp, gp);
+    switch_out_inline(mp, gp); /* WaitGroup.Wait's path */
     gp->wait_reason = WAIT_NONE;
     gp->wait_obj = NULL;
     gp->wait_since = 0;
@@ -1787,7 +1791,7 @@ _Noreturn void grt__goexit1(void)
     struct g *gp = mp->curg;
     struct p *pp = mp->p;
     STORE_RLX(&gp->status, G_DEAD);
-    agent_g_state(gp);
+    agent_g_publish_plain(gp, G_DEAD);
     gp->fn = NULL;
     gp->arg = NULL;
     if (gp == &grt__g1)
@@ -1804,7 +1808,11 @@ _Noreturn void grt__goexit1(void)
     STORE_REL(&pp->exited, pp->exited + 1);
     if (gp->stack)
         grt__stack_check(gp->stack);
-    switch_out(mp, gp, AFTER_DEAD, NULL);
+    mp->prevg = gp;
+    mp->after = AFTER_DEAD;
+    mp->after_lock = NULL;
+    mp->after_fn = NULL;
+    switch_out_inline(mp, gp); /* every goroutine's last path */
     grt__throw("goexit: dead goroutine resumed");
 }
 
