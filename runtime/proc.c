@@ -885,32 +885,41 @@ static inline void after_switch(struct m *mp)
 }
 
 /*
- * Is pp's earliest timer, t0 (non-zero), due?  Reading the clock costs
- * 26 ns here and this is asked on every switch while any timer is
- * pending (a server with one ticker), so the answer "not yet" is cached
- * as a tick count before which it stays true (rt.h's cpu_ticks, a lower
- * bound on the tick rate so the cache expires early, never late); a new
- * earliest timer changes t0 and misses the cache.
+ * Is pp's earliest timer, t0 (non-zero), due?  *now gets the clock when
+ * it was read (else stays as it was).  Reading the clock costs 26 ns
+ * here and this is asked on every switch while any timer is pending (a
+ * server with one ticker), so the answer "not yet" is cached as a tick
+ * count before which it stays true (rt.h's cpu_ticks, a lower bound on
+ * the tick rate so the cache expires early, never late); a new earliest
+ * timer changes t0 and misses the cache.  A timer due within
+ * TCHECK_MIN_NS is not cached: it is about to be asked for again and
+ * found due, and with timers firing all the time (10,000 sleepers) the
+ * earliest changes before a cache would pay for its tick read.
  */
-static bool timer_due_slow(struct p *pp, int64_t t0)
+#define TCHECK_MIN_NS 50000
+
+static bool timer_due_slow(struct p *pp, int64_t t0, int64_t *now)
 {
-    int64_t now = grt__nanotime();
-    if (now >= t0)
+    int64_t n = grt__nanotime();
+    *now = n;
+    if (n >= t0)
         return true;
+    uint64_t d = (uint64_t)(t0 - n);
     uint64_t f = LOAD_RLX(&grt__ticks_per_ns_q32);
-    uint64_t d = (uint64_t)(t0 - now);
+    if (d < TCHECK_MIN_NS || f == 0)
+        return false;
     if (d > (UINT64_C(1) << 28)) /* 268 ms: keeps d * f in 64 bits */
         d = UINT64_C(1) << 28;
     pp->tcheck_t0 = t0;
-    pp->tcheck_tsc = f ? cpu_ticks() + (d * f >> 32) : 0;
+    pp->tcheck_tsc = cpu_ticks() + (d * f >> 32);
     return false;
 }
 
-static inline bool timer_due(struct p *pp, int64_t t0)
+static inline bool timer_due(struct p *pp, int64_t t0, int64_t *now)
 {
     if (t0 == pp->tcheck_t0 && cpu_ticks() < pp->tcheck_tsc)
         return false;
-    return timer_due_slow(pp, t0);
+    return timer_due_slow(pp, t0, now);
 }
 
 /* Can the G leaving the CPU switch straight to the next one? */
@@ -922,7 +931,8 @@ static inline bool fast_path_ok(struct p *pp)
         LOAD_RLX(&grt__sched.runq_size) > 0)
         return false;
     int64_t t0 = LOAD_RLX(&pp->timer0_when);
-    if (unlikely(t0 != 0) && timer_due(pp, t0))
+    int64_t now;
+    if (unlikely(t0 != 0) && timer_due(pp, t0, &now))
         return false;
     return true;
 }
@@ -1196,10 +1206,8 @@ top:
 
     int64_t now = 0;
     int64_t t0 = LOAD_RLX(&pp->timer0_when);
-    if (t0 != 0 && timer_due(pp, t0)) {
-        now = grt__nanotime();
+    if (t0 != 0 && timer_due(pp, t0, &now))
         grt__timers_run(pp, now);
-    }
 
     if (pp->schedtick % 61 == 0 && LOAD_RLX(&grt__sched.runq_size) > 0) {
         lock(&grt__sched.lock);
