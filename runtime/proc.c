@@ -867,7 +867,7 @@ static void after_switch_slow(struct m *mp, struct g *prev)
 }
 
 /* The M's pending work on the G it just left (see the file comment);
- * releasing the lock a G parked under, the common case, inline. */
+ * a park's (release its lock, or run its function) inline. */
 static inline void after_switch(struct m *mp)
 {
     struct g *prev = mp->prevg;
@@ -970,18 +970,22 @@ switch_out_inline(struct m *mp, struct g *gp)
     after_switch(grt__tls_m);
 }
 
-static void switch_out_prepared(struct m *mp, struct g *gp)
-{
-    switch_out_inline(mp, gp);
-}
-
-static void switch_out(struct m *mp, struct g *gp, int after, spinlock *lk)
+/* Record what the M does with gp once off its stack (after_switch). */
+static inline void set_after(struct m *mp, struct g *gp, int after,
+                             spinlock *lk)
 {
     mp->prevg = gp;
     mp->after = after;
     mp->after_lock = lk;
     mp->after_fn = NULL;
-    switch_out_prepared(mp, gp);
+}
+
+/* switch_out_inline for the colder callers (yield, preemption). */
+static __attribute__((noinline)) void switch_out(struct m *mp, struct g *gp,
+                                                int after, spinlock *lk)
+{
+    set_after(mp, gp, after, lk);
+    switch_out_inline(mp, gp);
 }
 
 /* Give up pp (its M blocks or leaves): to an M if it has work, else idle
@@ -1348,10 +1352,7 @@ void grt__park(enum wait_reason r, void *obj, spinlock *lk)
     gp->wait_since = coarse_now();
     STORE_RLX(&gp->status, G_WAITING);
     agent_g_publish_wait(gp, G_WAITING);
-    mp->prevg = gp;
-    mp->after = AFTER_PARK;
-    mp->after_lock = lk;
-    mp->after_fn = NULL;
+    set_after(mp, gp, AFTER_PARK, lk);
     switch_out_inline(mp, gp); /* the channel hand-off's path */
     gp->wait_reason = WAIT_NONE;
     gp->wait_obj = NULL;
@@ -1368,11 +1369,9 @@ void grt__park_fn(enum wait_reason r, void *obj, void (*fn)(void *),
     gp->wait_since = coarse_now();
     STORE_RLX(&gp->status, G_WAITING);
     agent_g_publish_wait(gp, G_WAITING);
+    set_after(mp, gp, AFTER_PARK, NULL);
     mp->after_fn = fn;
     mp->after_arg = arg;
-    mp->prevg = gp;
-    mp->after = AFTER_PARK;
-    mp->after_lock = NULL;
     switch_out_inline(mp, gp); /* WaitGroup.Wait's path */
     gp->wait_reason = WAIT_NONE;
     gp->wait_obj = NULL;
@@ -1816,10 +1815,7 @@ _Noreturn void grt__goexit1(void)
     STORE_REL(&pp->exited, pp->exited + 1);
     if (gp->stack)
         grt__stack_check(gp->stack);
-    mp->prevg = gp;
-    mp->after = AFTER_DEAD;
-    mp->after_lock = NULL;
-    mp->after_fn = NULL;
+    set_after(mp, gp, AFTER_DEAD, NULL);
     switch_out_inline(mp, gp); /* every goroutine's last path */
     grt__throw("goexit: dead goroutine resumed");
 }
