@@ -465,8 +465,10 @@ static inline int64_t coarse_now(void) { return LOAD_RLX(&grt__coarse_ns); }
  * The CPU's tick counter (rdtsc, 9 ns here against clock_gettime's 26)
  * and a lower bound on ticks per ns in 32.32 fixed point, measured by
  * sysmon against the monotonic clock; 0 until measured, and for ever
- * where the counter is not invariant or not x86.  Only for "certainly
- * not yet" tests (proc.c's timer_due): never a clock.
+ * where the counter is not invariant, slow (trapped) or not x86
+ * (sysmon.c's ticks_usable).  The scheduler reads cpu_ticks() only
+ * once that is non-zero, and only for "certainly not yet" tests
+ * (proc.c's timer_due): never as a clock.
  */
 HIDDEN extern uint64_t grt__ticks_per_ns_q32;
 static inline uint64_t cpu_ticks(void)

@@ -27,18 +27,31 @@ uint64_t grt__ticks_per_ns_q32;
 #if defined(__x86_64__)
 #include <cpuid.h>
 
-/* Does the tick counter run at one constant rate, in every power state
- * (CPUID 0x80000007 EDX bit 8, "invariant TSC")? */
-static bool ticks_invariant(void)
+/*
+ * Can the tick counter stand in for the clock in "not yet" tests?  It
+ * must run at one constant rate in every power state (CPUID 0x80000007
+ * EDX bit 8, "invariant TSC") and be cheap: a hypervisor or a recorder
+ * that traps rdtsc makes a read cost microseconds, worse than the clock
+ * it replaces.
+ */
+static bool ticks_usable(void)
 {
     unsigned a, b, c, d;
     if (!__get_cpuid(0x80000000, &a, &b, &c, &d) || a < 0x80000007)
         return false;
     __get_cpuid(0x80000007, &a, &b, &c, &d);
-    return (d >> 8) & 1;
+    if (!((d >> 8) & 1))
+        return false;
+    enum { N = 64 };
+    volatile uint64_t sink = 0;
+    int64_t t0 = grt__nanotime();
+    for (int i = 0; i < N; i++)
+        sink += cpu_ticks();
+    (void)sink;
+    return grt__nanotime() - t0 < N * 100; /* 100 ns a read at most */
 }
 #else
-static bool ticks_invariant(void) { return false; }
+static bool ticks_usable(void) { return false; }
 #endif
 
 /*
@@ -54,14 +67,16 @@ static void ticks_calibrate(int64_t now)
     static int64_t ns0;
     static uint64_t t0;
     static bool usable;
-    uint64_t t = cpu_ticks();
     if (ns0 == 0) {
-        usable = ticks_invariant();
+        usable = ticks_usable();
         ns0 = now;
-        t0 = t;
+        t0 = usable ? cpu_ticks() : 0;
         return;
     }
-    if (!usable || now - ns0 < 10000000 || t <= t0)
+    if (!usable || now - ns0 < 10000000)
+        return;
+    uint64_t t = cpu_ticks();
+    if (t <= t0)
         return;
     unsigned __int128 q = ((unsigned __int128)(t - t0) << 32) /
                           (uint64_t)(now - ns0);
