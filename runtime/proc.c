@@ -841,15 +841,10 @@ static inline void execute(struct m *mp, struct g *gp, bool inherit)
     agent_g_publish_running(gp, mp, pp);
 }
 
+/* after_switch for everything but a park (which it does inline). */
 static void after_switch_slow(struct m *mp, struct g *prev)
 {
     switch (mp->after) {
-    case AFTER_PARK:
-        if (mp->after_lock)
-            unlock(mp->after_lock);
-        else if (mp->after_fn)
-            mp->after_fn(mp->after_arg);
-        break;
     case AFTER_YIELD:
         runqput(mp->p, prev, false);
         break;

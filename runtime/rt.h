@@ -260,9 +260,10 @@ struct g {
  * the top page of the G's stack, just below struct stack, a page the
  * goroutine touches first anyway, so a parked goroutine costs a 240-byte
  * G instead of 384 (park_mem).  Goroutine 1 and each M's g0, which run
- * on stacks that are not ours, have one beside their G.  Whole Gs on their stack
- * pages were measured and rejected (docs/scheduler.md): walks over Gs
- * (a close waking 10,000, due timers) became a page walk per G.
+ * on stacks that are not ours, have one beside their G.  Whole Gs on
+ * their stack pages were measured and rejected (docs/scheduler.md):
+ * walks over Gs (a close waking 10,000, due timers) became a page walk
+ * per G.
  */
 struct g_cold {
     /* what the spawn path writes or compares: the first two lines */
