@@ -131,6 +131,54 @@ START_TEST(t_timer_amid_switches)
 }
 END_TEST
 
+/* A timer that falls due while its P's run queue is long waits for the
+ * queue to drain below half (time.c's TIMERS_RUNQ_LIMIT) instead of
+ * jumping it; it still fires before the queue is empty.  On one P the
+ * sleeper's turn among QUEUED workers shows which: first means it jumped
+ * the queue, last means it waited for all of it. */
+enum { QUEUED = 200 };
+static grt_wg turn_wg;
+static atomic_int turn_next;
+static int sleeper_turn;
+
+static void turn_sleeper(void *arg)
+{
+    (void)arg;
+    grt_sleep(1 * MS);
+    sleeper_turn = atomic_fetch_add(&turn_next, 1);
+    grt_wg_done(&turn_wg);
+}
+
+static void turn_worker(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&turn_next, 1);
+    grt_wg_done(&turn_wg);
+}
+
+START_TEST(t_timer_behind_long_queue)
+{
+    int old = grt_maxprocs(1);
+    grt_sleep(30 * MS);
+    atomic_store(&turn_next, 0);
+    sleeper_turn = -1;
+    grt_wg_add(&turn_wg, 1 + QUEUED);
+    grt_go(turn_sleeper, NULL);
+    grt_yield(); /* the sleeper arms its timer and parks */
+    for (int i = 0; i < QUEUED; i++)
+        grt_go(turn_worker, NULL);
+    /* spin (no scheduling point) until the timer is due, with every
+     * worker queued behind us */
+    int64_t until = grt_now() + 3 * MS;
+    while (grt_now() < until)
+        ;
+    grt_wg_wait(&turn_wg);
+    ck_assert_int_gt(sleeper_turn, 0);
+    ck_assert_int_lt(sleeper_turn, QUEUED);
+    grt_maxprocs(old);
+}
+END_TEST
+
 /* A goroutine asleep is not a deadlock: main blocks on a channel that a
  * sleeper sends on once it wakes. */
 static void late_sender(void *arg)
@@ -505,6 +553,7 @@ static Suite *time_suite(void)
     tcase_add_test(tc, t_sleep_goroutines);
     tcase_add_test(tc, t_sleep_not_deadlock);
     tcase_add_test(tc, t_timer_amid_switches);
+    tcase_add_test(tc, t_timer_behind_long_queue);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("many");
