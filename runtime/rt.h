@@ -366,6 +366,8 @@ struct p {
     int64_t tcheck_t0;      /* timer_due's cache: timer0_when it saw */
     uint64_t tcheck_tsc;    /* and the tick count before which that
                                timer is not due; owner only */
+    uint32_t timers_held;   /* schedules since due timers last fired
+                               here (grt__timers_run); owner only */
     /* run queue: owner writes tail (release); consumers CAS head */
     _Alignas(CACHELINE) uint32_t runq_head;
     _Alignas(CACHELINE) uint32_t runq_tail;

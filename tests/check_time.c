@@ -179,6 +179,33 @@ START_TEST(t_timer_behind_long_queue)
 }
 END_TEST
 
+/* ...but a ring that never drains (goroutines yielding to each other)
+ * does not hold a due timer back for ever. */
+static atomic_int yield_stop;
+
+static void yielder(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&yield_stop))
+        grt_yield();
+    grt_wg_done(&turn_wg);
+}
+
+START_TEST(t_timer_behind_yielders)
+{
+    int old = grt_maxprocs(1);
+    grt_sleep(30 * MS);
+    atomic_store(&yield_stop, 0);
+    grt_wg_add(&turn_wg, QUEUED);
+    for (int i = 0; i < QUEUED; i++)
+        grt_go(yielder, NULL);
+    grt_sleep(5 * MS); /* hangs if the timer waits for the ring */
+    atomic_store(&yield_stop, 1);
+    grt_wg_wait(&turn_wg);
+    grt_maxprocs(old);
+}
+END_TEST
+
 /* A goroutine asleep is not a deadlock: main blocks on a channel that a
  * sleeper sends on once it wakes. */
 static void late_sender(void *arg)
@@ -554,6 +581,7 @@ static Suite *time_suite(void)
     tcase_add_test(tc, t_sleep_not_deadlock);
     tcase_add_test(tc, t_timer_amid_switches);
     tcase_add_test(tc, t_timer_behind_long_queue);
+    tcase_add_test(tc, t_timer_behind_yielders);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("many");
