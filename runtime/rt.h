@@ -78,6 +78,7 @@ typedef struct spinlock {
 } spinlock;
 
 HIDDEN void grt__lock_slow(spinlock *l);
+HIDDEN void grt__lock_calibrate(int64_t ns, int pauses); /* ns for pauses PAUSEs */
 
 static inline void lock(spinlock *l)
 {

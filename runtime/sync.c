@@ -92,6 +92,7 @@ void grt__sync_init(void)
     for (int i = 0; i < N; i++)
         cpu_relax();
     int64_t dt = grt__nanotime() - t0;
+    grt__lock_calibrate(dt, N); /* the spin locks' backoff (lock.c) */
     int64_t n = dt > 0 ? SPIN_LOOK_NS * N / dt : 1000;
     spin_pauses = n < 30 ? 30 : n > 1000 ? 1000 : (int)n;
 }
