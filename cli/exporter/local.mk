@@ -25,3 +25,6 @@ exporter_tests = tests/exporter-format.sh tests/exporter-life.sh \
 	tests/exporter-http.sh tests/exporter-prometheus.sh
 TESTS += $(exporter_tests)
 EXTRA_DIST += $(exporter_tests) tests/exporter-lib.sh
+# the same target, idle, ended by SIGTERM (the agent's handler)
+TESTS += tests/sigterm-idle.sh
+EXTRA_DIST += tests/sigterm-idle.sh
