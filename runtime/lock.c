@@ -81,7 +81,9 @@ static unsigned wait_pauses = 8; /* PAUSEs in LOCK_WAIT_NS */
 
 void grt__lock_calibrate(int64_t ns, int pauses)
 {
-    int64_t n = ns > 0 ? LOCK_WAIT_NS * pauses / ns : 8;
+    if (ns <= 0)
+        return; /* keep the default */
+    int64_t n = LOCK_WAIT_NS * pauses / ns;
     wait_pauses = n < 1 ? 1 : n > 1024 ? 1024 : (unsigned)n;
 }
 

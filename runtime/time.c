@@ -267,10 +267,9 @@ int64_t grt__timers_run(struct p *pp, int64_t now)
     mine->timers_held = 0;
     lock(&pp->tlock);
     while (pp->tlen && pp->theap[0].when <= now) {
-        if (jump)
-            jump = false;
-        else if (runq_long(mine))
+        if (!jump && runq_long(mine))
             break;
+        jump = false;
         struct timer *t = pp->theap[0].t;
         bool busy = LOAD_RLX(&t->running) != 0;
         if (!busy)
