@@ -225,6 +225,48 @@ uint64_t grt__stack_reserved(void)
     return made * slot_size;
 }
 
+/* The bytes of [lo, hi) that lie in the arenas (bases sorted, each
+ * arena len bytes; arenas never overlap).  Calls visit(arg, part_lo,
+ * part_hi) for each part when visit is not NULL. */
+static uint64_t arena_parts(char *const *bases, int n, size_t len, char *lo,
+                            char *hi, void (*visit)(void *, char *, char *),
+                            void *arg)
+{
+    int l = 0, r = n; /* the first arena that ends after lo */
+    while (l < r) {
+        int mid = l + (r - l) / 2;
+        if (bases[mid] + len <= lo)
+            l = mid + 1;
+        else
+            r = mid;
+    }
+    uint64_t sum = 0;
+    for (int i = l; i < n && bases[i] < hi; i++) {
+        char *a = bases[i] > lo ? bases[i] : lo;
+        char *b = bases[i] + len < hi ? bases[i] + len : hi;
+        sum += (uint64_t)(b - a);
+        if (visit)
+            visit(arg, a, b);
+    }
+    return sum;
+}
+
+/* Adds the resident bytes of [lo, hi) (page aligned) to *(uint64_t *)arg. */
+static void add_resident(void *arg, char *lo, char *hi)
+{
+    unsigned char vec[4096];
+    uint64_t *sum = arg;
+    while (lo < hi) {
+        size_t pages = (size_t)(hi - lo) / page_size;
+        if (pages > sizeof vec)
+            pages = sizeof vec;
+        if (mincore(lo, pages * page_size, vec) == 0)
+            for (size_t i = 0; i < pages; i++)
+                *sum += (vec[i] & 1) ? page_size : 0;
+        lo += pages * page_size;
+    }
+}
+
 void grt__stack_usage(uint64_t *inuse, uint64_t *sys)
 {
     lock(&alock);
@@ -271,24 +313,21 @@ void grt__stack_usage(uint64_t *inuse, uint64_t *sys)
             unsigned long lo, hi, kb;
             if (line[0] != ' ' && sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
                 strchr(line, '-') && strchr(line, ' ') &&
-                strchr(line, '-') < strchr(line, ' ')) {
-                char *key = (char *)lo;
-                /* one arena may be split by mprotect guards: match any
-                 * part */
-                int l = 0, rr = n - 1;
-                ours = false;
-                while (l <= rr) {
-                    int mid = (l + rr) / 2;
-                    if (key < bases[mid])
-                        rr = mid - 1;
-                    else if (key >= bases[mid] + arena_len)
-                        l = mid + 1;
-                    else {
-                        ours = true;
-                        break;
-                    }
-                }
-                (void)hi;
+                strchr(line, '-') < strchr(line, ' ') && lo < hi) {
+                /* A mapping is one arena, a part of one (mprotect guards
+                 * split them), several adjacent ones, or, when the kernel
+                 * merged an arena with a neighbour of the same flags (the
+                 * agent's G index, a sigaltstack, the application's own),
+                 * arenas and memory that is not a stack.  Its Rss line
+                 * counts only in the first three cases; in the last,
+                 * mincore(2) counts the arena pages alone. */
+                char *vlo = (char *)lo, *vhi = (char *)hi;
+                uint64_t in = arena_parts(bases, n, arena_len, vlo, vhi,
+                                          NULL, NULL);
+                ours = in == (uint64_t)(vhi - vlo);
+                if (in && !ours)
+                    arena_parts(bases, n, arena_len, vlo, vhi, add_resident,
+                                &rss);
             } else if (ours && sscanf(line, "Rss: %lu kB", &kb) == 1) {
                 rss += (uint64_t)kb * 1024;
             }

@@ -13,10 +13,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <grt.h>
 
@@ -227,6 +229,97 @@ START_TEST(t_memstats)
 }
 END_TEST
 
+/* The mapping of /proc/self/maps that holds addr, [*lo, *hi), and the
+ * free room below and above it. */
+static void mapping_of(const void *addr, uintptr_t *lo, uintptr_t *hi,
+                       uintptr_t *room_below, uintptr_t *room_above)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512];
+    unsigned long prev_end = 0, a, b;
+    bool found = false;
+    *room_above = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%lx-%lx", &a, &b) != 2)
+            continue;
+        if (found) {
+            *room_above = a - *hi;
+            break;
+        }
+        if ((uintptr_t)addr >= a && (uintptr_t)addr < b) {
+            *lo = a;
+            *hi = b;
+            *room_below = a - prev_end;
+            found = true;
+        }
+        prev_end = b;
+    }
+    fclose(f);
+    ck_assert_msg(found, "%p is in no mapping", addr);
+}
+
+static void send_stack_addr(void *arg)
+{
+    volatile char here = 0;
+    const volatile char *p = &here;
+    grt_chan_send(arg, &p);
+    grt_chan_recv(arg, NULL); /* parked until the test closes arg */
+}
+
+/* The kernel merges a stack arena with an adjacent mapping of the same
+ * flags (one was the agent's G index, and the arena's start was then no
+ * mapping's start: stack_inuse read 0).  Make such a neighbour on
+ * purpose, touch all of it, and stack_inuse must count neither more nor
+ * less than before. */
+#define NEIGHBOUR (1024 * 1024)
+START_TEST(t_memstats_merged_arena)
+{
+    grt_chan *c = grt_chan_make(sizeof(char *), 0);
+    grt_go(send_stack_addr, c);
+    const char *stack;
+    ck_assert(grt_chan_recv(c, &stack));
+    grt_memstats before, after;
+    grt_read_memstats(&before);
+    ck_assert_uint_gt(before.stack_inuse, 0);
+
+    uintptr_t lo, hi, below, above;
+    mapping_of(stack, &lo, &hi, &below, &above);
+    size_t size = below > above ? below : above;
+    if (size > NEIGHBOUR)
+        size = NEIGHBOUR;
+    if (size < 64 * 1024) {
+        fprintf(stderr, "note: no room beside the arena; not checked\n");
+    } else {
+        char *at = below > above ? (char *)lo - size : (char *)hi;
+        char *n = mmap(at, size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+                           MAP_FIXED_NOREPLACE,
+                       -1, 0);
+        ck_assert_msg(n == at, "mmap beside the arena: %s", strerror(errno));
+        memset(n, 1, size);
+        uintptr_t mlo, mhi;
+        mapping_of(stack, &mlo, &mhi, &below, &above);
+        if (mlo == lo && mhi == hi)
+            fprintf(stderr, "note: the kernel did not merge the neighbour\n");
+        grt_read_memstats(&after);
+        ck_assert_uint_gt(after.stack_inuse, 0);
+        uint64_t diff = after.stack_inuse > before.stack_inuse
+                            ? after.stack_inuse - before.stack_inuse
+                            : before.stack_inuse - after.stack_inuse;
+        ck_assert_msg(diff < size / 2,
+                      "stack_inuse %llu before a %zu-byte neighbour, %llu "
+                      "after",
+                      (unsigned long long)before.stack_inuse, size,
+                      (unsigned long long)after.stack_inuse);
+        munmap(n, size);
+    }
+    grt_chan_close(c);
+    tu_wait_goroutines(1);
+    grt_chan_free(c);
+}
+END_TEST
+
 #define NOBJ 200
 #define HOUR (3600LL * 1000000000LL)
 
@@ -364,6 +457,7 @@ static Suite *stack_suite(void)
     tc = tcase_create("memstats");
     tcase_add_test(tc, t_memstats);
     tcase_add_test(tc, t_memstats_objects);
+    tcase_add_test(tc, t_memstats_merged_arena);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("many-parked");
