@@ -188,15 +188,23 @@ static bool catch_wait(struct m_catch *c, uint32_t st, int64_t deadline)
     return true;
 }
 
-/* Was the interrupted context on gp's own stack?  Not when the signal
- * landed in the middle of a context switch (sp already on another
- * stack) or in a handler on the signal stack: nothing worth unwinding,
- * and a local unwind from there could read anywhere. */
+#if defined(__x86_64__)
+extern const char grt__ctx_switch_jmp[]; /* switch.S */
+#endif
+
+/* Was the interrupted context gp's own, on its own stack?  Not when the
+ * signal landed in the middle of a context switch (sp still on another
+ * stack; or, on the switch's last instruction, on gp's stack with the
+ * return address elsewhere than its CFI says: unwound, that gave a frame
+ * at pc 0x2) or in a handler on the signal stack: nothing worth
+ * unwinding, and a local unwind from there could read anywhere. */
 static bool on_own_stack(struct g *gp, ucontext_t *uc)
 {
 #if defined(__x86_64__)
     uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-    return sp >= (uintptr_t)gp->stack_lo && sp < (uintptr_t)gp->stack_hi;
+    uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    return sp >= (uintptr_t)gp->stack_lo && sp < (uintptr_t)gp->stack_hi &&
+           ip != (uintptr_t)grt__ctx_switch_jmp;
 #else
     (void)gp;
     (void)uc;

@@ -941,6 +941,51 @@ START_TEST(t_dump_concurrent)
 }
 END_TEST
 
+#define SW_ROUNDS 3000
+
+/* Where goroutine id's block in text shows frames, is fn among them? */
+static bool frames_own(const char *text, int64_t id, const char *fn)
+{
+    char hdr[48];
+    snprintf(hdr, sizeof hdr, "goroutine %lld [", (long long)id);
+    const char *h = strstr(text, hdr);
+    if (!h)
+        return true;
+    const char *end = strstr(h, "\n\n");
+    const char *f = strstr(h, "(...)\n");
+    const char *own = strstr(h, fn);
+    return !(f && f < end) || (own && own < end);
+}
+
+/* A pair handing off to each other is caught again and again, on any
+ * instruction of its switches.  On the switch's last one the stack is
+ * already the next goroutine's but the return address is not where the
+ * switch's unwind table says; unwound from there, a goroutine once
+ * showed a lone frame at pc 0x2.  Frames shown are always its own. */
+START_TEST(t_dump_catch_switching)
+{
+    grt_maxprocs(2); /* the pair on one processor, this dumper on the other */
+    __atomic_store_n(&cd_stop, 0, __ATOMIC_RELEASE);
+    cd_a = grt_chan_make(sizeof(int), 0);
+    cd_b = grt_chan_make(sizeof(int), 0);
+    int64_t ping = grt_go(cd_ping, NULL), pong = grt_go(cd_pong, NULL);
+    static char buf[CD_BUF];
+    for (int r = 0; r < SW_ROUNDS; r++) {
+        size_t n = grt_stack(buf, CD_BUF, true);
+        ck_assert_uint_lt(n, CD_BUF);
+        ck_assert_msg(frames_own(buf, ping, "\ncd_ping(...)") &&
+                          frames_own(buf, pong, "\ncd_pong(...)"),
+                      "round %d: a goroutine with frames not its own "
+                      "in:\n%.3000s",
+                      r, buf);
+    }
+    __atomic_store_n(&cd_stop, 1, __ATOMIC_RELEASE);
+    tu_wait_goroutines(1);
+    grt_chan_free(cd_a);
+    grt_chan_free(cd_b);
+}
+END_TEST
+
 /* A hostile request: nonsense fields get a BADREQ answer; a request left
  * CLAIMED is reset by the agent. */
 START_TEST(t_hostile_request)
@@ -1400,6 +1445,7 @@ static Suite *agent_suite(void)
     tcase_add_test(tc, t_dump_self);
     tcase_add_test(tc, t_dump_running);
     tcase_add_test(tc, t_dump_concurrent);
+    tcase_add_test(tc, t_dump_catch_switching);
     tcase_add_test(tc, t_hostile_request);
     suite_add_tcase(s, tc);
     tc = tcase_create("life");

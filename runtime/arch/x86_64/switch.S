@@ -39,6 +39,12 @@ grt__ctx_switch:
     movq    48(%rsi), %r14
     movq    56(%rsi), %r15
     movq    0(%rsi), %rsp
+    /* Here rsp is already the next context's but the return address is
+     * not at 0(%rsp), as this function's CFI says: an unwinder must not
+     * start from this instruction (preempt.c, catches). */
+    .globl grt__ctx_switch_jmp
+    .hidden grt__ctx_switch_jmp
+grt__ctx_switch_jmp:
     jmpq    *8(%rsi)
     .cfi_endproc
     .size grt__ctx_switch, .-grt__ctx_switch
