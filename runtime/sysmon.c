@@ -21,7 +21,10 @@
 #include <string.h>
 #include <time.h>
 
-int64_t grt__coarse_ns;
+/* Read by every park and spawn, written only by sysmon and Ms leaving
+ * idle: a cache line that no lock shares (the linker had put ctx.c's
+ * tree_lock on it). */
+_Alignas(CACHELINE) int64_t grt__coarse_ns;
 uint64_t grt__ticks_per_ns_q32;
 
 #if defined(__x86_64__)
