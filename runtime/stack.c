@@ -225,12 +225,26 @@ uint64_t grt__stack_reserved(void)
     return made * slot_size;
 }
 
+/* Adds the resident bytes of [lo, hi) (page aligned) to *sum. */
+static void add_resident(uint64_t *sum, char *lo, char *hi)
+{
+    unsigned char vec[4096];
+    while (lo < hi) {
+        size_t pages = (size_t)(hi - lo) / page_size;
+        if (pages > sizeof vec)
+            pages = sizeof vec;
+        if (mincore(lo, pages * page_size, vec) == 0)
+            for (size_t i = 0; i < pages; i++)
+                *sum += (vec[i] & 1) ? page_size : 0;
+        lo += pages * page_size;
+    }
+}
+
 /* The bytes of [lo, hi) that lie in the arenas (bases sorted, each
- * arena len bytes; arenas never overlap).  Calls visit(arg, part_lo,
- * part_hi) for each part when visit is not NULL. */
+ * arena len bytes; arenas never overlap).  With resident, also adds the
+ * resident bytes of those parts to it. */
 static uint64_t arena_parts(char *const *bases, int n, size_t len, char *lo,
-                            char *hi, void (*visit)(void *, char *, char *),
-                            void *arg)
+                            char *hi, uint64_t *resident)
 {
     int l = 0, r = n; /* the first arena that ends after lo */
     while (l < r) {
@@ -245,26 +259,10 @@ static uint64_t arena_parts(char *const *bases, int n, size_t len, char *lo,
         char *a = bases[i] > lo ? bases[i] : lo;
         char *b = bases[i] + len < hi ? bases[i] + len : hi;
         sum += (uint64_t)(b - a);
-        if (visit)
-            visit(arg, a, b);
+        if (resident)
+            add_resident(resident, a, b);
     }
     return sum;
-}
-
-/* Adds the resident bytes of [lo, hi) (page aligned) to *(uint64_t *)arg. */
-static void add_resident(void *arg, char *lo, char *hi)
-{
-    unsigned char vec[4096];
-    uint64_t *sum = arg;
-    while (lo < hi) {
-        size_t pages = (size_t)(hi - lo) / page_size;
-        if (pages > sizeof vec)
-            pages = sizeof vec;
-        if (mincore(lo, pages * page_size, vec) == 0)
-            for (size_t i = 0; i < pages; i++)
-                *sum += (vec[i] & 1) ? page_size : 0;
-        lo += pages * page_size;
-    }
 }
 
 void grt__stack_usage(uint64_t *inuse, uint64_t *sys)
@@ -323,11 +321,10 @@ void grt__stack_usage(uint64_t *inuse, uint64_t *sys)
                  * mincore(2) counts the arena pages alone. */
                 char *vlo = (char *)lo, *vhi = (char *)hi;
                 uint64_t in = arena_parts(bases, n, arena_len, vlo, vhi,
-                                          NULL, NULL);
+                                          NULL);
                 ours = in == (uint64_t)(vhi - vlo);
                 if (in && !ours)
-                    arena_parts(bases, n, arena_len, vlo, vhi, add_resident,
-                                &rss);
+                    arena_parts(bases, n, arena_len, vlo, vhi, &rss);
             } else if (ours && sscanf(line, "Rss: %lu kB", &kb) == 1) {
                 rss += (uint64_t)kb * 1024;
             }
