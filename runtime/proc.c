@@ -632,7 +632,10 @@ static void stopm(struct m *mp)
         bool tsleep = false;
         if (may_time && !grt__sched.tsleeper) {
             grt__sched.tsleeper = mp;
-            /* (T1) pairs with (T2) in grt__wake_timer_sleeper */
+            /* (T1) then (T4), grt__timers_next below: pairs with
+             * grt__timer_add's (T3) then (T2).  All four seq-cst, so
+             * either the adder sees us here and wakes us, or we see
+             * its timer. */
             __atomic_store_n(&grt__sched.sleep_until, INT64_MAX,
                              __ATOMIC_SEQ_CST);
             tsleep = true;
@@ -721,7 +724,7 @@ static void stopm(struct m *mp)
 
 void grt__wake_timer_sleeper(int64_t when)
 {
-    /* (T2) pairs with (T1): the timer is in its heap before this load */
+    /* (T2) seq-cst, after grt__timer_add's (T3): pairs with (T1) */
     int64_t su = __atomic_load_n(&grt__sched.sleep_until, __ATOMIC_SEQ_CST);
     if (su == 0 || when >= su)
         return;

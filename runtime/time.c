@@ -190,7 +190,12 @@ void grt__timer_add(struct timer *t, int64_t when)
     lock(&pp->tlock);
     t->when = when;
     heap_push(pp, t);
-    update_t0(pp);
+    /* (T3) seq-cst, pairs with (T1) in proc.c's stopm: the sleeper
+     * publishes itself then reads timer0_when; we publish timer0_when
+     * then read whether a sleeper needs waking (T2).  Were this store
+     * relaxed, x86 could let T2's load pass it and both sides miss the
+     * other: the sleeper sleeps with no deadline, nobody wakes it. */
+    __atomic_store_n(&pp->timer0_when, pp->theap[0].when, __ATOMIC_SEQ_CST);
     unlock(&pp->tlock);
     grt__wake_timer_sleeper(when);
 }
@@ -297,7 +302,9 @@ int64_t grt__timers_run(struct p *pp, int64_t now)
 
 /*
  * The earliest deadline over the Ps in use (0: none).  Lock-free: reads
- * each P's timer0_when, so it may be stale by the time it returns.
+ * each P's timer0_when, so it may be stale by the time it returns; but
+ * it sees every timer whose grt__timer_add did not see the caller
+ * become the timer sleeper (T1-T4).
  */
 int64_t grt__timers_next(void)
 {
@@ -307,7 +314,8 @@ int64_t grt__timers_next(void)
         struct p *pp = LOAD_ACQ(&grt__sched.allp[i]);
         if (!pp)
             continue;
-        int64_t w = LOAD_RLX(&pp->timer0_when);
+        /* seq-cst: (T4), after (T1) in stopm; a plain load on x86 */
+        int64_t w = __atomic_load_n(&pp->timer0_when, __ATOMIC_SEQ_CST);
         if (w && (!next || w < next))
             next = w;
     }

@@ -272,6 +272,40 @@ START_TEST(t_many_sleepers_maxprocs)
 }
 END_TEST
 
+/*
+ * Short sleeps on two Ps with nothing else to run: each sleeper's M adds
+ * its timer and goes idle while the other M may be taking the timer
+ * sleeper's role.  The adder publishes its timer then reads whether a
+ * sleeper needs waking; the sleeper publishes itself then reads the
+ * timers.  Without a full barrier between each side's store and load
+ * (x86 lets a load pass an earlier store) both can miss the other: the
+ * sleeper sleeps with no deadline, the adder wakes nobody, and the
+ * program hangs (seen about once in 10,000 such sleeps).
+ */
+#define RACE_SLEEPS 20000
+
+static grt_wg race_wg;
+
+static void short_sleeper(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < RACE_SLEEPS; i++)
+        grt_sleep(1000);
+    grt_wg_done(&race_wg);
+}
+
+START_TEST(t_sleep_wake_race)
+{
+    int old = grt_maxprocs(2);
+    grt_wg_add(&race_wg, 2);
+    grt_go(short_sleeper, NULL);
+    grt_go(short_sleeper, NULL);
+    grt_wg_wait(&race_wg);
+    grt_maxprocs(old);
+    tu_wait_goroutines(1);
+}
+END_TEST
+
 /* ---- after ---- */
 
 START_TEST(t_after)
@@ -588,6 +622,7 @@ static Suite *time_suite(void)
     tcase_set_timeout(tc, TU_TIMEOUT);
     tcase_add_test(tc, t_many_sleepers);
     tcase_add_test(tc, t_many_sleepers_maxprocs);
+    tcase_add_test(tc, t_sleep_wake_race);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("after");
