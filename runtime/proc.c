@@ -472,7 +472,7 @@ static void newm(struct p *pp, bool spinning)
     mp->id = ++grt__sched.mgen;
     mp->fastrand = (uint64_t)mp->id * UINT64_C(0x9E3779B97F4A7C15) ^
                    seed_bits();
-    grt__sched.mcount++;
+    STORE_RLX(&grt__sched.mcount, grt__sched.mcount + 1); /* read unlocked */
     agent_m_new(mp);
     mp->alllink = grt__sched.allm;
     STORE_REL(&grt__sched.allm, mp);
@@ -1085,7 +1085,7 @@ static void mexit(struct m *mp)
         handoffp(pp);
     }
     lock(&grt__sched.lock);
-    grt__sched.mcount--;
+    STORE_RLX(&grt__sched.mcount, grt__sched.mcount - 1);
     checkdead();
     unlock(&grt__sched.lock);
     if (mp == &m0) {

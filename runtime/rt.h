@@ -416,7 +416,7 @@ struct sched {
     struct m *midle;          /* (L) idle Ms */
     int32_t nmidle;           /* (L) */
     int32_t nmidlelocked;     /* (L) Ms waiting for their locked G */
-    int32_t mcount;           /* (L) Ms created */
+    int32_t mcount;           /* atomic; written under L: Ms alive */
     int32_t nmsys;            /* (L) Ms not counted for deadlock (sysmon) */
     int32_t gomaxprocs;       /* atomic; (L) to change */
     int32_t ncpu;
