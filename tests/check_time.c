@@ -280,7 +280,8 @@ END_TEST
  * timers.  Without a full barrier between each side's store and load
  * (x86 lets a load pass an earlier store) both can miss the other: the
  * sleeper sleeps with no deadline, the adder wakes nobody, and the
- * program hangs (seen about once in 10,000 such sleeps).
+ * program hangs (it did in about half of this test's runs, before
+ * time.c's T3 and T4 were made seq-cst).
  */
 #define RACE_SLEEPS 20000
 
