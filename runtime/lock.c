@@ -104,8 +104,15 @@ void grt__lock_slow(spinlock *l)
     }
 }
 
-/* The errno of the thread running the caller now (grt.h's errno). */
-int *grt_errno_location(void)
+/* The errno of the thread running the caller now (grt.h's errno).
+ * noipa: were a caller told it is const, it could cache the address. */
+__attribute__((noipa)) int *grt_errno_location(void)
+{
+    return __errno_location();
+}
+
+/* The same for the runtime's own errno (rt.h), without the PLT. */
+__attribute__((noipa)) int *grt__errno(void)
 {
     return __errno_location();
 }

@@ -44,10 +44,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GRT_NO_ERRNO_OVERRIDE 1 /* the runtime uses libc's errno */
+#define GRT_NO_ERRNO_OVERRIDE 1 /* rt.h makes its own, below */
 #include "grt.h"
 
+#include <errno.h>
+
 #define HIDDEN __attribute__((visibility("hidden")))
+
+/* errno in the runtime: the current thread's at each use, as <grt.h>
+ * makes it for users (docs/errno.md).  A runtime call that parks (a
+ * read, a connect, a lock) may resume on another thread, and glibc's
+ * __errno_location is const, so with libc's macro the compiler kept
+ * the first thread's &errno: grt_connect read a stale errno after its
+ * park and failed with the error it should have retried.  grt__errno
+ * (lock.c) is an opaque call, so it cannot be cached. */
+HIDDEN int *grt__errno(void);
+#undef errno
+#define errno (*grt__errno())
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define CACHELINE 64

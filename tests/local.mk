@@ -59,5 +59,5 @@ tests_check_netpoll_SOURCES = tests/check_netpoll.c $(tests_util)
 tests_check_netpoll_CFLAGS = $(tests_cflags)
 tests_check_netpoll_LDADD = $(tests_ldadd)
 
-TESTS += tests/abi-symbols.sh
-EXTRA_DIST += tests/abi-symbols.sh tests/run-p.sh
+TESTS += tests/abi-symbols.sh tests/errno-calls.sh
+EXTRA_DIST += tests/abi-symbols.sh tests/errno-calls.sh tests/run-p.sh
