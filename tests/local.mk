@@ -60,4 +60,5 @@ tests_check_netpoll_CFLAGS = $(tests_cflags)
 tests_check_netpoll_LDADD = $(tests_ldadd)
 
 TESTS += tests/abi-symbols.sh tests/errno-calls.sh
-EXTRA_DIST += tests/abi-symbols.sh tests/errno-calls.sh tests/run-p.sh
+EXTRA_DIST += tests/abi-symbols.sh tests/errno-calls.sh tests/run-p.sh \
+	tests/stress.sh
