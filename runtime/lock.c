@@ -104,15 +104,27 @@ void grt__lock_slow(spinlock *l)
     }
 }
 
-/* The errno of the thread running the caller now (grt.h's errno).
- * noipa: were a caller told it is const, it could cache the address. */
-__attribute__((noipa)) int *grt_errno_location(void)
+/* Opaque to the caller: were it told (by interprocedural analysis) that
+ * these are const, as glibc declares __errno_location, it could cache
+ * the address across a park.  clang has no noipa; it infers nothing
+ * across files without LTO. */
+#if defined(__has_attribute)
+#if __has_attribute(noipa)
+#define ERRNO_OPAQUE __attribute__((noipa))
+#endif
+#endif
+#ifndef ERRNO_OPAQUE
+#define ERRNO_OPAQUE __attribute__((noinline))
+#endif
+
+/* The errno of the thread running the caller now (grt.h's errno). */
+ERRNO_OPAQUE int *grt_errno_location(void)
 {
     return __errno_location();
 }
 
 /* The same for the runtime's own errno (rt.h), without the PLT. */
-__attribute__((noipa)) int *grt__errno(void)
+ERRNO_OPAQUE int *grt__errno(void)
 {
     return __errno_location();
 }
