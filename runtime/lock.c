@@ -123,8 +123,6 @@ ERRNO_OPAQUE int *grt_errno_location(void)
     return __errno_location();
 }
 
-/* The same for the runtime's own errno (rt.h), without the PLT. */
-ERRNO_OPAQUE int *grt__errno(void)
-{
-    return __errno_location();
-}
+/* The same function for the runtime's own errno (rt.h), without the
+ * PLT. */
+int *grt__errno(void) __attribute__((alias("grt_errno_location")));

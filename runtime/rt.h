@@ -61,6 +61,7 @@
 HIDDEN int *grt__errno(void);
 #undef errno
 #define errno (*grt__errno())
+
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define CACHELINE 64
