@@ -189,12 +189,12 @@ static bool catch_wait(struct m_catch *c, uint32_t st, int64_t deadline)
 }
 
 #if defined(__x86_64__)
-extern const char grt__ctx_switch_jmp[]; /* switch.S */
+extern const char grt__ctx_switch_jmp[], grt__ctx_switch_ret[]; /* switch.S */
 #endif
 
 /* Was the interrupted context gp's own, on its own stack?  Not when the
  * signal landed in the middle of a context switch (sp still on another
- * stack; or, on the switch's last instruction, on gp's stack with the
+ * stack; or, on the switch's resuming instruction, on gp's stack with the
  * return address elsewhere than its CFI says: unwound, that gave a frame
  * at pc 0x2) or in a handler on the signal stack: nothing worth
  * unwinding, and a local unwind from there could read anywhere. */
@@ -204,7 +204,8 @@ static bool on_own_stack(struct g *gp, ucontext_t *uc)
     uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
     uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     return sp >= (uintptr_t)gp->stack_lo && sp < (uintptr_t)gp->stack_hi &&
-           ip != (uintptr_t)grt__ctx_switch_jmp;
+           ip != (uintptr_t)grt__ctx_switch_jmp &&
+           ip != (uintptr_t)grt__ctx_switch_ret;
 #else
     (void)gp;
     (void)uc;
