@@ -145,13 +145,7 @@ void grt_chan_send(grt_chan *c, const void *ep)
         unlock(&c->lock);
         return;
     }
-    struct g *gp = getg();
-    struct waiter me = {.g = gp, .elem = (void *)ep, .c = c};
-    waitq_push(&c->sendq, &me);
-    agent_chan_block(c); /* agent: registers c the first time (slow path) */
-    grt__park(WAIT_CHAN_SEND, c, &c->lock);
-    if (!me.success)
-        grt__panic_str("send on closed channel");
+    grt__chan_block(c, &c->sendq, (void *)ep, WAIT_CHAN_SEND); /* tail call */
 }
 
 bool grt_chan_recv(grt_chan *c, void *ep)
@@ -180,12 +174,7 @@ bool grt_chan_recv(grt_chan *c, void *ep)
             memset(ep, 0, c->elem_size);
         return false;
     }
-    struct g *gp = getg();
-    struct waiter me = {.g = gp, .elem = ep, .c = c};
-    waitq_push(&c->recvq, &me);
-    agent_chan_block(c); /* agent: registers c the first time (slow path) */
-    grt__park(WAIT_CHAN_RECV, c, &c->lock);
-    return me.success;
+    return grt__chan_block(c, &c->recvq, ep, WAIT_CHAN_RECV); /* tail call */
 }
 
 void grt_chan_close(grt_chan *c)

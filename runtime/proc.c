@@ -1341,7 +1341,8 @@ found:
  * Park and ready
  * --------------------------------------------------------------------- */
 
-void grt__park(enum wait_reason r, void *obj, spinlock *lk)
+static inline __attribute__((always_inline)) void
+park_inline(enum wait_reason r, void *obj, spinlock *lk)
 {
     struct m *mp = getm();
     struct g *gp = mp->curg;
@@ -1351,10 +1352,28 @@ void grt__park(enum wait_reason r, void *obj, spinlock *lk)
     STORE_RLX(&gp->status, G_WAITING);
     agent_g_publish_wait(gp, G_WAITING);
     set_after(mp, gp, AFTER_PARK, lk);
-    switch_out_inline(mp, gp); /* the channel hand-off's path */
+    switch_out_inline(mp, gp);
     gp->wait_reason = WAIT_NONE;
     gp->wait_obj = NULL;
     gp->wait_since = 0;
+}
+
+void grt__park(enum wait_reason r, void *obj, spinlock *lk)
+{
+    park_inline(r, obj, lk);
+}
+
+/* chan.h: a channel operation that blocks (the channel hand-off's path) */
+bool grt__chan_block(grt_chan *c, struct waitq *q, void *ep,
+                     enum wait_reason r)
+{
+    struct waiter me = {.g = getg(), .elem = ep, .c = c};
+    waitq_push(q, &me);
+    agent_chan_block(c); /* agent: registers c the first time (slow path) */
+    park_inline(r, c, &c->lock);
+    if (unlikely(!me.success) && r == WAIT_CHAN_SEND)
+        grt__panic_str("send on closed channel");
+    return me.success;
 }
 
 void grt__park_fn(enum wait_reason r, void *obj, void (*fn)(void *),

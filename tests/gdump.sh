@@ -249,6 +249,26 @@ else
     echo "SKIP: --json not validated: python3 is not installed"
 fi
 
+# ---- channel operations called as tail calls ----
+# A blocked send or receive tail-calls its blocking half, grt__chan_block;
+# with no frame of the user's left, that frame shows as the public call
+# (or the user's function shows, where the compiler kept a frame).
+if [ $syms = yes ]; then
+    start tail
+    if expect 0 "$tp"; then
+        if ! grep -q 'grt__' "$work/out" &&
+            grep -A1 '^goroutine [0-9]* \[chan send' "$work/out" |
+                grep -q '^\(grt_chan_send\|tail_sender\)(' &&
+            grep -A1 '^goroutine [0-9]* \[chan receive' "$work/out" |
+                grep -q '^\(grt_chan_recv\|tail_receiver\)('; then
+            ok "a send and a receive tail-called show the public call"
+        else
+            bad "tail-called channel operations: frames missing or internal"
+            sed 's/^/    /' "$work/out"
+        fi
+    fi
+fi
+
 # ---- a mutex cycle ----
 start cycle
 cyc=$tp

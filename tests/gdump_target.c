@@ -11,6 +11,11 @@
  *   gdump_target clean     workers that sleep and wake in a loop, a
  *                          locked-to-thread sleeper: nothing leaks
  *   gdump_target many N    as leak N, for timing gdump by hand
+ *   gdump_target tail      a goroutine blocked sending on "outbox" and one
+ *                          receiving from "inbox", each from an entry
+ *                          function whose only call is a tail call: no
+ *                          frame of the user's is left, the public call
+ *                          stands for it
  */
 #include "config.h"
 
@@ -78,6 +83,20 @@ static void queued_on_a(void *arg)
     grt_mutex_lock(&ma); /* a tail call: grt_mutex_lock is the top */
 }
 
+static grt_chan *outbox, *inbox;
+static const int one = 1;
+
+static void tail_sender(void *arg)
+{
+    (void)arg;
+    grt_chan_send(outbox, &one); /* a tail call (when optimised) */
+}
+
+static void tail_receiver(void *arg)
+{
+    grt_chan_recv(inbox, arg); /* a tail call (when optimised) */
+}
+
 static void napper(void *arg)
 {
     (void)arg;
@@ -107,12 +126,20 @@ int main(int argc, char **argv)
         grt_go(lock_a_then_b, NULL);
         grt_go(lock_b_then_a, NULL);
         grt_go(queued_on_a, NULL);
+    } else if (!strcmp(mode, "tail")) {
+        static int slot;
+        outbox = grt_chan_make(sizeof one, 0);
+        inbox = grt_chan_make(sizeof one, 0);
+        grt_chan_set_name(outbox, "outbox");
+        grt_chan_set_name(inbox, "inbox");
+        grt_go(tail_sender, NULL);
+        grt_go(tail_receiver, &slot);
     } else if (!strcmp(mode, "clean")) {
         for (int i = 0; i < 3; i++)
             grt_go_named("napper", napper, NULL);
         grt_go(locked_napper, NULL);
     } else {
-        fprintf(stderr, "usage: gdump_target leak|cycle|clean|many [N]\n");
+        fprintf(stderr, "usage: gdump_target leak|cycle|clean|many|tail [N]\n");
         return 2;
     }
     grt_sleep(200 * MS); /* let them all block */

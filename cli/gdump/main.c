@@ -646,11 +646,13 @@ static bool build_frames(struct model *md, struct gv *v)
          * included, as Go hides runtime.chanrecv1 and as the program's
          * own dumps do (runtime/traceback.c); the public call stays only
          * when no user frame is left outside it (a tail call) */
-        if (f->internal && !(f->public && i >= outer))
+        const char *pub =
+            f->public ? f->func : rd_public_call(f->func, dg->wait_reason);
+        if (f->internal && !(pub && i >= outer))
             continue;
         struct grt__fmt_frame *o = &v->frames[n++];
         o->pc = dg->pcs[i];
-        o->func = f->func;
+        o->func = f->internal ? pub : f->func;
         o->offset = f->offset;
         o->file = f->file;
         o->line = f->line;

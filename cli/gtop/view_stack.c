@@ -129,12 +129,15 @@ static void one(struct out *o, struct model *m, const struct rd_dump_g *dg,
         if (!internal(&fi[i]))
             outer = i + 1;
     for (uint32_t i = 0; i < dg->npcs; i++) {
-        bool pub = strncmp(fi[i].func, "grt_", 4) == 0 && fi[i].func[4] != '_';
+        const char *pub =
+            strncmp(fi[i].func, "grt_", 4) == 0 && fi[i].func[4] != '_'
+                ? fi[i].func
+                : rd_public_call(fi[i].func, dg->wait_reason);
         if (internal(&fi[i]) && !(pub && i >= outer))
             continue;
         struct grt__fmt_frame *x = &fr[nf++];
         x->pc = dg->pcs[i];
-        x->func = fi[i].func[0] ? fi[i].func : NULL;
+        x->func = pub ? pub : fi[i].func[0] ? fi[i].func : NULL;
         x->offset = fi[i].offset;
         x->file = fi[i].file[0] ? fi[i].file : NULL;
         x->line = fi[i].line;

@@ -254,6 +254,15 @@ const char *rd_wait_name(const struct rd_snapshot *s, int reason);
  * "mutex", "rwmutex", "waitgroup", "cond", "fd"); NULL when the reason
  * has none (sleep, select with no case...). */
 const char *rd_wait_obj_kind(int reason);
+/*
+ * The public call a frame of libgrt's function func stands for, for a
+ * goroutine waiting for reason; NULL when it stands for none.  A channel
+ * operation that blocks tail-calls grt__chan_block (runtime/chan.h), so
+ * that frame is where grt_chan_send's or grt_chan_recv's was: the tools
+ * show it under that name where they show the public call (a goroutine
+ * whose own frames all tail-called away).
+ */
+const char *rd_public_call(const char *func, int reason);
 
 /*
  * Samples since *cursor (the index of the next one wanted; 0 the first

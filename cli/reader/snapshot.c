@@ -423,6 +423,13 @@ const char *rd_wait_name(const struct rd_snapshot *s, int reason)
     return s->wait_name[reason];
 }
 
+const char *rd_public_call(const char *func, int reason)
+{
+    if (!func || strcmp(func, "grt__chan_block") != 0)
+        return NULL;
+    return reason == GRT_SHM_WAIT_CHAN_SEND ? "grt_chan_send" : "grt_chan_recv";
+}
+
 const char *rd_wait_obj_kind(int reason)
 {
     switch (reason) {
