@@ -189,7 +189,10 @@ static bool catch_wait(struct m_catch *c, uint32_t st, int64_t deadline)
 }
 
 #if defined(__x86_64__)
-extern const char grt__ctx_switch_jmp[], grt__ctx_switch_ret[]; /* switch.S */
+/* switch.S: where rsp is already the next context's but its return
+ * address is not where the CFI says */
+extern const char grt__ctx_switch_jmp[], grt__ctx_switch_ret[],
+    grt__ctx_exit_jmp[], grt__ctx_exit_ret[];
 #endif
 
 /* Was the interrupted context gp's own, on its own stack?  Not when the
@@ -205,7 +208,9 @@ static bool on_own_stack(struct g *gp, ucontext_t *uc)
     uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     return sp >= (uintptr_t)gp->stack_lo && sp < (uintptr_t)gp->stack_hi &&
            ip != (uintptr_t)grt__ctx_switch_jmp &&
-           ip != (uintptr_t)grt__ctx_switch_ret;
+           ip != (uintptr_t)grt__ctx_switch_ret &&
+           ip != (uintptr_t)grt__ctx_exit_jmp &&
+           ip != (uintptr_t)grt__ctx_exit_ret;
 #else
     (void)gp;
     (void)uc;

@@ -144,7 +144,8 @@ struct ctx {
  * per-M state, as Go and libaco treat them).
  */
 HIDDEN void grt__ctx_switch(struct ctx *from, struct ctx *to);
-/* First code a new context runs: calls grt__g_entry() with nothing set. */
+/* First code a new context runs: calls grt__g_entry() with nothing set,
+ * then resumes the context it returns (the goroutine has ended). */
 HIDDEN void grt__ctx_trampoline(void);
 
 /* ---- wait reasons (Go's exact strings in grt__wait_reason_str) ---- */

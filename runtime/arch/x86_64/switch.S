@@ -17,7 +17,8 @@
  * r13 40, r14 48, r15 56.
  *
  * A new context has sp = the 16-byte aligned top of its stack and
- * pc = grt__ctx_trampoline, which calls grt__g_entry() and never returns.
+ * pc = grt__ctx_trampoline, which calls grt__g_entry() and, when the
+ * goroutine's function has returned, resumes the context that returns.
  */
     .text
     .globl grt__ctx_switch
@@ -82,7 +83,34 @@ grt__ctx_trampoline:
     .cfi_undefined rip              /* outermost frame: unwinders stop here */
     xorl    %ebp, %ebp
     call    grt__g_entry
-    ud2
+    /* The goroutine has ended (proc.c, grt__g_entry): resume the context
+     * it returned, with nothing to save.  A ret, predicted when the
+     * return-stack buffer's top is the switch that started this one and
+     * that is the context resuming (spawn and wait), unless the next is
+     * another new goroutine: a jmp to this trampoline, which the branch
+     * target buffer predicts. */
+    movq    16(%rax), %rbx
+    movq    24(%rax), %rbp
+    movq    32(%rax), %r12
+    movq    40(%rax), %r13
+    movq    48(%rax), %r14
+    movq    56(%rax), %r15
+    movq    8(%rax), %rdx
+    leaq    grt__ctx_trampoline(%rip), %rcx
+    cmpq    %rcx, %rdx
+    movq    0(%rax), %rsp
+    je      1f
+    /* rsp is the next context's, its return address not yet pushed: an
+     * unwinder must not start here (preempt.c) */
+    .globl grt__ctx_exit_ret
+    .hidden grt__ctx_exit_ret
+grt__ctx_exit_ret:
+    pushq   %rdx
+    ret
+    .globl grt__ctx_exit_jmp
+    .hidden grt__ctx_exit_jmp
+grt__ctx_exit_jmp:
+1:  jmpq    *%rdx
     .cfi_endproc
     .size grt__ctx_trampoline, .-grt__ctx_trampoline
 
