@@ -20,6 +20,18 @@
  * pc = grt__ctx_trampoline, which calls grt__g_entry() and, when the
  * goroutine's function has returned, resumes the context that returns.
  */
+    /* Load the callee-saved registers of the context at \to (a register)
+     * and its pc into rdx. */
+    .macro LOAD_CTX to
+    movq    16(\to), %rbx
+    movq    24(\to), %rbp
+    movq    32(\to), %r12
+    movq    40(\to), %r13
+    movq    48(\to), %r14
+    movq    56(\to), %r15
+    movq    8(\to), %rdx           /* where the next context resumes */
+    .endm
+
     .text
     .globl grt__ctx_switch
     .hidden grt__ctx_switch
@@ -38,13 +50,7 @@ grt__ctx_switch:
     movq    %r14, 48(%rdi)
     movq    %r15, 56(%rdi)
 
-    movq    16(%rsi), %rbx
-    movq    24(%rsi), %rbp
-    movq    32(%rsi), %r12
-    movq    40(%rsi), %r13
-    movq    48(%rsi), %r14
-    movq    56(%rsi), %r15
-    movq    8(%rsi), %rdx           /* where the next context resumes */
+    LOAD_CTX %rsi
     cmpq    %rdx, %rax
     jne     1f
     /* It resumes where we return to: it left through this same call
@@ -89,13 +95,7 @@ grt__ctx_trampoline:
      * that is the context resuming (spawn and wait), unless the next is
      * another new goroutine: a jmp to this trampoline, which the branch
      * target buffer predicts. */
-    movq    16(%rax), %rbx
-    movq    24(%rax), %rbp
-    movq    32(%rax), %r12
-    movq    40(%rax), %r13
-    movq    48(%rax), %r14
-    movq    56(%rax), %r15
-    movq    8(%rax), %rdx
+    LOAD_CTX %rax
     leaq    grt__ctx_trampoline(%rip), %rcx
     cmpq    %rcx, %rdx
     movq    0(%rax), %rsp
