@@ -1186,7 +1186,14 @@ void grt__g0_loop(struct m *mp)
     }
 }
 
+/* The sanitizers' fiber switch must be the last thing a dying goroutine
+ * does on its stack: no return from grt__g_entry there. */
+#if defined(GRT_SAN_ADDRESS) || defined(GRT_SAN_THREAD)
+#define GRT_SAN_FIBERS 1
+#else
+#define GRT_SAN_FIBERS 0
 static struct ctx *goexit0(struct m *mp, struct g *gp);
+#endif
 
 /*
  * Entry of every new context (from grt__ctx_trampoline).  When the G's
@@ -1208,7 +1215,7 @@ struct ctx *grt__g_entry(void)
         grt__g0_loop(mp);
     after_switch(mp);
     gp->fn(gp->arg);
-#if defined(GRT_SAN_ADDRESS) || defined(GRT_SAN_THREAD)
+#if GRT_SAN_FIBERS
     grt__goexit1();
 #else
     mp = grt__tls_m; /* maybe another M's now */
@@ -1854,9 +1861,8 @@ int64_t grt_self(void)
     return getg()->goid;
 }
 
-/* The running G gp ends: returns the context to resume on mp, made
- * current (the G's stack is freed once off it, after_switch). */
-static struct ctx *goexit0(struct m *mp, struct g *gp)
+/* The running G gp ends: everything but the switch away from it. */
+static inline void goexit_begin(struct m *mp, struct g *gp)
 {
     struct p *pp = mp->p;
     STORE_RLX(&gp->status, G_DEAD);
@@ -1878,16 +1884,28 @@ static struct ctx *goexit0(struct m *mp, struct g *gp)
     if (gp->stack)
         grt__stack_check(gp->stack);
     set_after(mp, gp, AFTER_DEAD, NULL);
-    return switch_out_next(mp, gp); /* every goroutine's last path */
 }
 
+#if !GRT_SAN_FIBERS
+/* The running G gp ends: returns the context to resume on mp, made
+ * current (the G's stack is freed once off it, after_switch); the
+ * trampoline resumes it (grt__g_entry). */
+static struct ctx *goexit0(struct m *mp, struct g *gp)
+{
+    goexit_begin(mp, gp);
+    return switch_out_next(mp, gp); /* a returning goroutine's last path */
+}
+#endif
+
 /* The running G ends (grt_goexit, or its function returned under the
- * sanitizers). */
+ * sanitizers, whose fiber switch is then the last thing done on its
+ * stack: switch_out_inline's). */
 _Noreturn void grt__goexit1(void)
 {
     struct m *mp = getm();
     struct g *gp = mp->curg;
-    grt__ctx_switch(&gp->ctx, goexit0(mp, gp));
+    goexit_begin(mp, gp);
+    switch_out_inline(mp, gp);
     grt__throw("goexit: dead goroutine resumed");
 }
 
