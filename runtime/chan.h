@@ -143,6 +143,8 @@ HIDDEN void grt__chan_send_to(grt_chan *c, struct waiter *w, const void *ep);
  * returns through the same call sites up to its caller's: a hand-off
  * between a sender and a receiver then resumes the next goroutine with
  * returns the CPU predicts (switch.S; ctxswitch_seed 36.9 -> 32.7 ns).
+ * Its own return, to a caller that may differ from the last parker's, is
+ * rt.h's RETURN_VIA_THUNK (ctxswitch_seed 31.8 -> 23.4 ns).
  */
 HIDDEN bool grt__chan_block(grt_chan *c, struct waitq *q, void *ep,
                             enum wait_reason r);

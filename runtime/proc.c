@@ -53,6 +53,7 @@
 
 struct sched grt__sched;
 __thread struct m *grt__tls_m __attribute__((tls_model("initial-exec")));
+__thread void *grt__park_ra __attribute__((tls_model("initial-exec")));
 
 const char *const grt__wait_reason_str[WAIT_MAX] = {
     [WAIT_NONE] = "",
@@ -1416,13 +1417,17 @@ void grt__park(enum wait_reason r, void *obj, spinlock *lk)
     park_inline(r, obj, lk);
 }
 
-/* chan.h: a channel operation that blocks (the channel hand-off's path) */
-bool grt__chan_block(grt_chan *c, struct waitq *q, void *ep,
-                     enum wait_reason r)
+/* chan.h: a channel operation that blocks (the channel hand-off's path);
+ * returns through the thunk (rt.h, RETURN_VIA_THUNK) */
+RETURN_VIA_THUNK bool grt__chan_block(grt_chan *c, struct waitq *q, void *ep,
+                                      enum wait_reason r)
 {
     struct waiter me = {.g = getg(), .elem = ep, .c = c};
     waitq_push(q, &me);
     agent_chan_block(c); /* agent: registers c the first time (slow path) */
+#if GRT_PARK_RA
+    grt__park_ra = __builtin_return_address(0);
+#endif
     park_inline(r, c, &c->lock);
     if (unlikely(!me.success) && r == WAIT_CHAN_SEND)
         grt__panic_str("send on closed channel");

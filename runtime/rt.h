@@ -468,6 +468,30 @@ HIDDEN extern struct sched grt__sched;
 HIDDEN extern __thread struct m *grt__tls_m
     __attribute__((tls_model("initial-exec")));
 
+/*
+ * Returning from a blocking half (docs/scheduler.md, "A switch").  A
+ * goroutine resumed by a switch returns to its own caller while the CPU's
+ * return-stack buffer (RSB) holds the caller of the goroutine that parked
+ * just before: where the two differ (a sender and a receiver), a `ret`
+ * mispredicts.  A function marked RETURN_VIA_THUNK returns through
+ * switch.S's __x86_return_thunk instead, which uses `ret` when the return
+ * address is grt__park_ra, the one the last goroutine to park in such a
+ * function left on the RSB (set just before it parked), else an indirect
+ * `jmp`, which the branch target buffer predicts from the history of
+ * targets.  GCC on x86-64 only (function_return is GCC's; the kernel's
+ * retpoline thunk has the same name and contract); elsewhere a plain ret.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__CET__)
+#define RETURN_VIA_THUNK __attribute__((function_return("thunk-extern")))
+#define GRT_PARK_RA 1
+#else
+#define RETURN_VIA_THUNK
+#define GRT_PARK_RA 0
+#endif
+HIDDEN extern __thread void *grt__park_ra /* switch.S reads it */
+    __attribute__((tls_model("initial-exec")));
+
 HIDDEN void grt__init(void);
 HIDDEN extern struct g grt__g1;
 
