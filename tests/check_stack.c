@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <grt.h>
 
@@ -432,6 +433,74 @@ START_TEST(t_many_parked)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* trim: a deep stack gives its pages back once its G spills from the */
+/* P's cache of free Gs to the global list (runtime/proc.c, gfput)     */
+/* ------------------------------------------------------------------ */
+
+#define TRIM_DEPTH 2000 /* frames of FRAME bytes: 2 MB deep */
+#define TRIM_OTHERS 200 /* goroutines that end after it: they push its
+                           G out of the P's cache of 64 */
+
+static volatile uintptr_t deep_addr; /* the deepest frame's address */
+
+TU_NOINLINE static void deep(int depth)
+{
+    volatile char buf[FRAME];
+    memset((char *)buf, 0x5a, sizeof buf); /* what trim's probe finds */
+    if (depth == 0)
+        deep_addr = (uintptr_t)buf;
+    else
+        deep(depth - 1);
+    buf[1] = 0x5b;
+}
+
+static void deep_goroutine(void *arg)
+{
+    deep(TRIM_DEPTH);
+    grt_wg_done(arg);
+}
+
+static void blocked_done(void *arg)
+{
+    grt_chan_recv(arg, NULL);
+    grt_wg_done(&ms_wg);
+}
+
+static bool resident(uintptr_t addr)
+{
+    uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+    unsigned char v = 0;
+    ck_assert_int_eq(mincore((void *)(addr & ~(ps - 1)), ps, &v), 0);
+    return v & 1;
+}
+
+START_TEST(t_trim)
+{
+    int procs = grt_maxprocs(1); /* every G freed on one P */
+    grt_chan *c = grt_chan_make(0, 0);
+    grt_wg_add(&ms_wg, TRIM_OTHERS);
+    for (int i = 0; i < TRIM_OTHERS; i++)
+        grt_go(blocked_done, c);
+    grt_wg wg = GRT_WG_INIT;
+    grt_wg_add(&wg, 1);
+    grt_go(deep_goroutine, &wg);
+    grt_wg_wait(&wg);
+    ck_assert(deep_addr != 0);
+    ck_assert_msg(resident(deep_addr), "the deep frame was never resident");
+    grt_chan_close(c); /* the others end: the deep G spills globally */
+    grt_wg_wait(&ms_wg);
+    tu_wait_goroutines(1);
+    /* trimmed as it spilled; the wait leaves room for a later trim */
+    for (int i = 0; i < 500 && resident(deep_addr); i++)
+        grt_sleep(10 * 1000 * 1000);
+    ck_assert_msg(!resident(deep_addr),
+                  "a freed goroutine's stack kept its deep pages for 5 s");
+    grt_chan_free(c);
+    grt_maxprocs(procs);
+}
+END_TEST
+
 static Suite *stack_suite(void)
 {
     Suite *s = suite_create("stack");
@@ -458,6 +527,11 @@ static Suite *stack_suite(void)
     tcase_add_test(tc, t_memstats);
     tcase_add_test(tc, t_memstats_objects);
     tcase_add_test(tc, t_memstats_merged_arena);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("trim");
+    tcase_add_test(tc, t_trim);
+    tcase_set_timeout(tc, TU_TIMEOUT);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("many-parked");
