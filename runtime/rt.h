@@ -673,6 +673,10 @@ HIDDEN void grt__ready(struct g *gp);
  */
 HIDDEN void grt__park_fn(enum wait_reason r, void *obj, void (*fn)(void *),
                          void *arg);
+/* grt__park_fn returning through the thunk (RETURN_VIA_THUNK): select's.
+ * grt__park and grt__park_fn (WaitGroup's) return plainly (proc.c). */
+HIDDEN void grt__park_fn_thunk(enum wait_reason r, void *obj,
+                               void (*fn)(void *), void *arg);
 
 /* Random number (per M, xorshift); cheap. */
 HIDDEN uint32_t grt__fastrand(void);

@@ -255,7 +255,8 @@ ordered:
             waitq_push(&w->c->recvq, w);
     }
     struct selpark sp = {order, n};
-    grt__park_fn(WAIT_SELECT, n == 1 ? order[0] : NULL, selparkcommit, &sp);
+    grt__park_fn_thunk(WAIT_SELECT, n == 1 ? order[0] : NULL, selparkcommit,
+                       &sp);
 
     /* 5. woken by one case: dequeue the others.  The winner is off its
      * queue already (its waker took it under the channel's lock and never
