@@ -95,6 +95,16 @@ if [ "$have_go" = 1 ]; then
 fi
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
+# The cross-CPU cache line latency: the host's placement of the CPUs
+# moves it fivefold here, and the workloads that move goroutines between
+# CPUs with it (bench/missed-goals.md).  "?" when the probe is missing.
+cpu_latency() {
+	"${GRT_BUILD:-$repo/build}/bench/cpu_latency" 2>/dev/null |
+		sed -n 's/^cpu_latency: .*one-way \([0-9.]*\) ns.*/\1 ns/p;s/^cpu_latency: \(n\/a.*\)/\1/p' |
+		grep . || echo "?"
+}
+lat_before=$(cpu_latency)
+echo "# cross-CPU latency (one way) before: $lat_before" >&2
 failed=0
 for ((r = 1; r <= rounds; r++)); do
 	for w in "${list[@]}"; do
@@ -228,6 +238,9 @@ END {
 table
 [ -z "$go_note" ] || printf '\nNote: %s.\n' "$go_note"
 
+lat_after=$(cpu_latency)
+echo "# cross-CPU latency (one way) after: $lat_after" >&2
+
 if [ -n "$write" ]; then
 	model=$(LC_ALL=C lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 	govers=$([ "$have_go" = 1 ] && go version || echo "none")
@@ -242,6 +255,7 @@ if [ -n "$write" ]; then
 		echo "- Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		echo "- Go: $govers"
 		echo "- Load average (1, 5, 15 min) before: ${load_before:-?}; after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+		echo "- Cross-CPU cache line latency, one way (bench/cpu_latency): before: $lat_before; after: $lat_after"
 		echo "- C compiler: $(${CC:-cc} --version 2>/dev/null | head -1)"
 		echo "- Rounds: $rounds, interleaved per workload (C, then Go); QUICK=${QUICK:-0}$(env | grep '^BENCH_' | tr '\n' ' ' | sed 's/^/; overrides: /;s/ $//')"
 		echo

@@ -128,3 +128,12 @@ noinst_PROGRAMS += bench/page_costs
 bench_page_costs_SOURCES = bench/page_costs.c
 bench_page_costs_CPPFLAGS = $(bench_cppflags)
 bench_page_costs_CFLAGS = $(bench_cflags)
+
+# Not a workload either: the cross-CPU cache line latency, which
+# compare.sh records before and after a run (the host's placement of the
+# CPUs moves it fivefold).  bench/cpu_latency [round_trips]
+noinst_PROGRAMS += bench/cpu_latency
+bench_cpu_latency_SOURCES = bench/cpu_latency.c
+bench_cpu_latency_CPPFLAGS = $(bench_cppflags)
+bench_cpu_latency_CFLAGS = $(bench_cflags)
+bench_cpu_latency_LDADD = -lpthread

@@ -83,6 +83,21 @@ rc=$?
 { [ "$rc" -eq 2 ] && grep -q '^usage: page_costs' "$tmp/e"; } ||
 	fail "page_costs 0: exit $rc, want 2 and a usage line"
 
+# cpu_latency (no Go twin): one well-formed line, and a bad count refused.
+if "$bin/cpu_latency" 1000 >"$tmp/o" 2>"$tmp/e"; then
+	grep -Eqx "cpu_latency: (cpus [0-9]+,[0-9]+ one-way $num ns \(round_trips=1000\)|n/a \(one CPU\))" "$tmp/o" ||
+		fail "cpu_latency: output: $(cat "$tmp/o")"
+	echo "ok $(cat "$tmp/o")"
+else
+	fail "cpu_latency 1000: exit $?, stderr: $(cat "$tmp/e")"
+fi
+for bad in 0 x 12x; do
+	"$bin/cpu_latency" "$bad" >"$tmp/o" 2>"$tmp/e"
+	rc=$?
+	{ [ "$rc" -eq 2 ] && grep -q '^usage: cpu_latency' "$tmp/e"; } ||
+		fail "cpu_latency $bad: exit $rc, want 2 and a usage line"
+done
+
 # Misuse: an unknown workload, a bad size, an unknown name for run.sh.
 "$bin/select2" no_such_workload >"$tmp/o" 2>"$tmp/e"
 rc=$?
