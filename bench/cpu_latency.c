@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-static _Alignas(64) volatile uint64_t baton;
+static _Alignas(64) uint64_t baton; /* atomic (acquire/release: plain movs on x86) */
 static _Alignas(64) int64_t trips;
 static int cpu_b;
 static int pin_err; /* the other side's pinning error; it answers anyway */
@@ -53,9 +53,9 @@ static void *answer(void *arg)
     (void)arg;
     pin_err = pin(cpu_b);
     for (uint64_t v = 1; v < 2 * (uint64_t)trips; v += 2) {
-        while (baton != v)
+        while (__atomic_load_n(&baton, __ATOMIC_ACQUIRE) != v)
             ;
-        baton = v + 1;
+        __atomic_store_n(&baton, v + 1, __ATOMIC_RELEASE);
     }
     return NULL;
 }
@@ -98,8 +98,8 @@ int main(int argc, char **argv)
     }
     int64_t t0 = now_ns();
     for (uint64_t v = 0; v < 2 * (uint64_t)trips; v += 2) {
-        baton = v + 1;
-        while (baton != v + 2)
+        __atomic_store_n(&baton, v + 1, __ATOMIC_RELEASE);
+        while (__atomic_load_n(&baton, __ATOMIC_ACQUIRE) != v + 2)
             ;
     }
     int64_t dt = now_ns() - t0;
