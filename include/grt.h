@@ -459,8 +459,9 @@ GRT_API void grt_read_memstats(grt_memstats *ms);
  * in user code prints Go's crash report ("[signal SIGSEGV: segmentation
  * violation code=... addr=... pc=...]" and the goroutine) and exits 2,
  * unless the application installed its own handler before the runtime
- * started; SIGQUIT, unless handled or ignored then, prints every
- * goroutine and exits 2, as Go.  See docs/leaks.md.
+ * started; SIGQUIT, unless the application handled it then (an ignored
+ * SIGQUIT, as a shell's background job inherits it, is taken, as Go
+ * does), prints every goroutine and exits 2, as Go.  See docs/leaks.md.
  * ------------------------------------------------------------------------ */
 
 /*

@@ -24,7 +24,11 @@
  * Signals: SIGSEGV and SIGBUS (and SIGFPE, SIGILL) are caught by stack.c,
  * which reports stack overflows and chains to a handler the application
  * installed before the runtime started; otherwise it comes here.  SIGQUIT
- * is caught only when its disposition was the default.
+ * is caught when its disposition was the default or ignored, as Go does:
+ * a shell starts a background job with SIGINT and SIGQUIT ignored, and
+ * Go respects an inherited SIG_IGN for SIGHUP and SIGINT only, so that
+ * kill -QUIT still dumps a daemon started with &.  An application's own
+ * handler is kept.
  */
 #include "config.h"
 
@@ -240,7 +244,7 @@ void grt__traceback_init(void)
 {
     struct sigaction old;
     if (sigaction(SIGQUIT, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
-        old.sa_handler == SIG_DFL) {
+        (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN)) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_sigaction = on_quit;

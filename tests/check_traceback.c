@@ -1146,6 +1146,25 @@ START_TEST(t_sigquit_app_handler)
 }
 END_TEST
 
+/* An ignored SIGQUIT, as a shell's background job inherits it, is taken
+ * (Go's rule: only SIGHUP's and SIGINT's SIG_IGN are respected). */
+static void child_quit_ignored(void)
+{
+    signal(SIGQUIT, SIG_IGN);
+    child_quit();
+}
+
+START_TEST(t_sigquit_ignored)
+{
+    static char err[BUF];
+    int st;
+    tu_child(child_quit_ignored, err, sizeof err, &st);
+    tu_assert_child(st, err, 2, "SIGQUIT: quit");
+    assert_has(err, "\n\ngoroutine 1 [sleep]:\n");
+    assert_lacks(err, "survived");
+}
+END_TEST
+
 static Suite *traceback_suite(void)
 {
     Suite *s = suite_create("traceback");
@@ -1190,6 +1209,7 @@ static Suite *traceback_suite(void)
     tcase_add_test(tc, t_signal_chained);
     tcase_add_test(tc, t_sigquit);
     tcase_add_test(tc, t_sigquit_running);
+    tcase_add_test(tc, t_sigquit_ignored);
 #else
     (void)t_signal_segv;
     (void)t_signal_segv_all;
@@ -1201,6 +1221,7 @@ static Suite *traceback_suite(void)
     (void)t_signal_chained;
     (void)t_sigquit;
     (void)t_sigquit_running;
+    (void)t_sigquit_ignored;
 #endif
     tcase_add_test(tc, t_sigquit_app_handler);
     tcase_set_timeout(tc, TU_TIMEOUT);
