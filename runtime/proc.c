@@ -731,11 +731,18 @@ void grt__wake_timer_sleeper(int64_t when)
         return;
     lock(&grt__sched.lock);
     struct m *mp = grt__sched.tsleeper;
-    if (mp && when < LOAD_RLX(&grt__sched.sleep_until)) {
+    if (mp && when < LOAD_RLX(&grt__sched.sleep_until))
         STORE_RLX(&grt__sched.sleep_until, when);
-        notewakeup(mp);
-    }
+    else
+        mp = NULL;
     unlock(&grt__sched.lock);
+    /* The wake-up outside the lock (as startm's): the woken thread often
+     * lands on this CPU and preempts us, and held, the lock had every
+     * other M that goes idle spin on it meanwhile.  Ms are never freed;
+     * if mp stopped sleeping since, this is a spurious wake-up, which
+     * stopm allows. */
+    if (mp)
+        notewakeup(mp);
     /* No idle M at all, but maybe an idle P: let a spinner look. */
 }
 
@@ -1225,6 +1232,62 @@ struct ctx *grt__g_entry(void)
 }
 
 /*
+ * Run pp's due timers on mp, which holds pp and runs what they ready next
+ * (findrunnable).  The first G a timer readies goes to runnext and runs
+ * here at once, so the wakep of its grt__ready would wake an M only to
+ * find nothing: a program woken by a 1 ms ticker, with a P idle, paid two
+ * thread wake-ups per tick instead of one, and the woken M, often placed
+ * on the waker's CPU, preempted it.  So mp counts itself as a spinning M
+ * (timer_spin) while the timers run, which makes their wakeps return at
+ * once, until a callback readies a second G (time.c calls
+ * grt__timer_spin_end: the ring has work for another M, wake it now, as
+ * many due timers need); at the end it does what a spinner that stops
+ * does (Go's protocol, file comment): drop the count, fence, look at
+ * every queue, and wake an M if there is work besides its runnext.
+ */
+static bool work_besides_runnext(struct p *own)
+{
+    if (LOAD_RLX(&own->runq_head) != LOAD_RLX(&own->runq_tail) ||
+        LOAD_RLX(&grt__sched.runq_size) > 0)
+        return true;
+    int procs = LOAD_RLX(&grt__sched.gomaxprocs);
+    for (int i = 0; i < procs; i++) {
+        struct p *pp = LOAD_ACQ(&grt__sched.allp[i]);
+        if (pp && pp != own && !runq_empty(pp))
+            return true;
+    }
+    return false;
+}
+
+/* Stop counting mp as a spinner; true if it was the last one.  The
+ * seq-cst RMW is the fence between the count and a check of the queues. */
+static bool timer_spin_drop(struct m *mp)
+{
+    mp->timer_spin = false;
+    return __atomic_fetch_add(&grt__sched.nmspinning, -1, __ATOMIC_SEQ_CST) ==
+           1;
+}
+
+void grt__timer_spin_end(struct m *mp)
+{
+    if (timer_spin_drop(mp))
+        wakep();
+}
+
+static void run_own_timers(struct m *mp, struct p *pp, int64_t now)
+{
+    if (mp->spinning || LOAD_RLX(&grt__sched.npidle) == 0) {
+        grt__timers_run(pp, now); /* their wakeps cost nothing extra */
+        return;
+    }
+    XADD(&grt__sched.nmspinning, 1);
+    mp->timer_spin = true;
+    grt__timers_run(pp, now);
+    if (mp->timer_spin && timer_spin_drop(mp) && work_besides_runnext(pp))
+        wakep();
+}
+
+/*
  * Find a runnable G for mp, which holds a P; sleeps when there is none.
  * Runs on g0.  Go's schedule() + findrunnable().
  */
@@ -1263,7 +1326,7 @@ top:
     int64_t now = 0;
     int64_t t0 = LOAD_RLX(&pp->timer0_when);
     if (t0 != 0 && timer_due(pp, t0, &now))
-        grt__timers_run(pp, now);
+        run_own_timers(mp, pp, now);
 
     if (pp->schedtick % 61 == 0 && LOAD_RLX(&grt__sched.runq_size) > 0) {
         lock(&grt__sched.lock);

@@ -333,6 +333,8 @@ struct m {
     struct g *lockedg;      /* G locked to this M, or NULL */
     struct p *oldp;         /* P it held when entering a blocking call */
     bool exiting;           /* its locked G exited: the thread ends */
+    bool timer_spin;        /* counted in nmspinning while it runs its own
+                               P's timers (proc.c's run_own_timers) */
     bool idlelocked;        /* counted in sched.nmidlelocked; (L) */
     uint32_t in_poll;       /* atomic: blocked in grt__netpoll */
     uint32_t preempt_tick;  /* atomic: schedtick sysmon wants ended */
@@ -525,6 +527,9 @@ static inline uint64_t cpu_ticks(void)
 HIDDEN void grt__sysmon_start(void);
 /* Wake the idle M that sleeps until the next timer if when is earlier. */
 HIDDEN void grt__wake_timer_sleeper(int64_t when);
+/* A timer callback readied a second G while mp->timer_spin: stop
+ * counting as a spinner and wake an idle M for it (proc.c). */
+HIDDEN void grt__timer_spin_end(struct m *mp);
 /* Set by later subsystems (poller, blocking calls): false when something
  * may still wake a goroutine although every M is idle. */
 HIDDEN extern bool (*grt__checkdead_hook)(void);

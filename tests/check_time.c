@@ -206,6 +206,60 @@ START_TEST(t_timer_behind_yielders)
 }
 END_TEST
 
+/* Two goroutines woken by one timer (a context's deadline closes the
+ * channel both wait on), the one run first spinning without scheduling
+ * points until the other has run: the M that runs the timers holds back
+ * their wake-ups of idle Ms (it runs the first itself) but must still
+ * wake one for the second (proc.c's run_own_timers).  Were that wake-up
+ * lost, the spinner would wait for ever; it gives up after 10 s and the
+ * test fails.  The close readies the waiters last first (chan.c), so the
+ * spinner, which waits first, is readied last, into runnext: it runs
+ * first. */
+static atomic_int pair_flag;
+static atomic_int pair_stranded;
+static grt_wg pair_wg;
+
+static void pair_setter(void *arg)
+{
+    grt_chan_recv(grt_ctx_done(arg), NULL);
+    atomic_store(&pair_flag, 1);
+    grt_wg_done(&pair_wg);
+}
+
+static void pair_spinner(void *arg)
+{
+    grt_chan_recv(grt_ctx_done(arg), NULL);
+    grt_preempt_disable();
+    int64_t give_up = grt_now() + 10000 * MS;
+    while (!atomic_load(&pair_flag))
+        if (grt_now() > give_up) {
+            atomic_store(&pair_stranded, 1);
+            break;
+        }
+    grt_preempt_enable();
+    grt_wg_done(&pair_wg);
+}
+
+START_TEST(t_timer_batch_wakes_idle_m)
+{
+    int old = grt_maxprocs(2);
+    for (int round = 0; round < 5; round++) {
+        atomic_store(&pair_flag, 0);
+        grt_ctx *ctx = grt_ctx_with_timeout(grt_ctx_background(), 20 * MS);
+        grt_wg_add(&pair_wg, 2);
+        grt_go(pair_spinner, ctx);
+        grt_sleep(2 * MS); /* the spinner waits first */
+        grt_go(pair_setter, ctx);
+        grt_wg_wait(&pair_wg);
+        ck_assert_msg(!atomic_load(&pair_stranded),
+                      "round %d: the second woken goroutine was stranded",
+                      round);
+        grt_ctx_free(ctx);
+    }
+    grt_maxprocs(old);
+}
+END_TEST
+
 /* A goroutine asleep is not a deadlock: main blocks on a channel that a
  * sleeper sends on once it wakes. */
 static void late_sender(void *arg)
@@ -617,6 +671,7 @@ static Suite *time_suite(void)
     tcase_add_test(tc, t_timer_amid_switches);
     tcase_add_test(tc, t_timer_behind_long_queue);
     tcase_add_test(tc, t_timer_behind_yielders);
+    tcase_add_test(tc, t_timer_batch_wakes_idle_m);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("many");
