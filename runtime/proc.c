@@ -856,8 +856,16 @@ static inline void execute(struct m *mp, struct g *gp, bool inherit)
 static void after_switch_slow(struct m *mp, struct g *prev)
 {
     switch (mp->after) {
+    /* A yielded or preempted G is work put in a queue, and a P may be
+     * idle: wakep, as Go's goschedImpl does since Go 1.21.  Without it
+     * two goroutines that never block, both on one P, stayed there while
+     * the other P idled, whenever that P's M had missed them once (CI saw
+     * check_sched's t_parallel run all 1,000 rounds on one thread under
+     * ASan, not reproduced since); now the next preemption, within 10 ms,
+     * fetches an M. */
     case AFTER_YIELD:
         runqput(mp->p, prev, false);
+        wakep();
         break;
     case AFTER_DEAD:
         san_stack_dead(prev);
@@ -865,6 +873,7 @@ static void after_switch_slow(struct m *mp, struct g *prev)
         break;
     case AFTER_GLOBAL:
         globrunqput_batch(prev, prev, 1);
+        wakep();
         break;
     case AFTER_EXITSYSCALL:
         mp->prevg = prev; /* grt__g0_loop takes it from here */
