@@ -1090,11 +1090,13 @@ static void child_quit(void)
     SINK(2);
 }
 
-START_TEST(t_sigquit)
+/* Run child (child_quit, maybe after changing SIGQUIT's disposition) and
+ * check SIGQUIT's dump of every goroutine and its exit status. */
+static void assert_quit_dump(void (*child)(void))
 {
     static char err[BUF];
     int st;
-    tu_child(child_quit, err, sizeof err, &st);
+    tu_child(child, err, sizeof err, &st);
     tu_assert_child(st, err, 2, "SIGQUIT: quit");
     assert_has(err, "\nPC=0x");
     assert_has(err, "\n\ngoroutine 1 [sleep]:\n");
@@ -1106,6 +1108,11 @@ START_TEST(t_sigquit)
     assert_has(err, "\nchild_quit(...)\n");
 #endif
     assert_lacks(err, "survived");
+}
+
+START_TEST(t_sigquit)
+{
+    assert_quit_dump(child_quit);
 }
 END_TEST
 
@@ -1156,12 +1163,7 @@ static void child_quit_ignored(void)
 
 START_TEST(t_sigquit_ignored)
 {
-    static char err[BUF];
-    int st;
-    tu_child(child_quit_ignored, err, sizeof err, &st);
-    tu_assert_child(st, err, 2, "SIGQUIT: quit");
-    assert_has(err, "\n\ngoroutine 1 [sleep]:\n");
-    assert_lacks(err, "survived");
+    assert_quit_dump(child_quit_ignored);
 }
 END_TEST
 
