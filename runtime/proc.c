@@ -21,10 +21,14 @@
  * the poller joins this path with the blocking-calls issue.
  *
  * Spinning (Go's protocol, abridged).  Submitter: 1. put work in a queue
- * 2. full fence (the RMW in runqput or a seq-cst load) 3. if an idle P
- * exists and nobody spins, start a spinning M (wakep).  Spinner about to
- * sleep: 1. decrement nmspinning 2. full fence 3. re-check every run queue.
- * One of the two sees the other, so no work is stranded.
+ * 2. full fence (wakep's FULL_FENCE) 3. if an idle P exists and nobody
+ * spins, start a spinning M (wakep).  Spinner about to sleep: 1. decrement
+ * nmspinning 2. full fence 3. re-check every run queue and the global
+ * one.  One of the two sees the other, so no work is stranded.  Step 2 on
+ * the submitter's side must be a real fence: the put is a plain store (an
+ * empty runnext, a ring slot, a spin lock's release), and x86 lets a load
+ * pass an earlier store, so without it the submitter can read "a spinner
+ * exists" while the spinner's re-check reads the queue still empty.
  *
  * Left out here: preemption, blocking-call hand-off, the poller and
  * lock_os_thread (the blocking-calls issue), and stack traces (the dump
@@ -52,6 +56,9 @@
 #include <unistd.h>
 
 struct sched grt__sched;
+#if defined(GRT_FENCE_RMW)
+int grt__fence_word; /* FULL_FENCE's target under TSan (rt.h) */
+#endif
 __thread struct m *grt__tls_m __attribute__((tls_model("initial-exec")));
 __thread void *grt__park_ra __attribute__((tls_model("initial-exec")));
 
@@ -557,6 +564,7 @@ static void wakep_slow(void)
 
 static inline void wakep(void)
 {
+    FULL_FENCE();
     if (LOAD_RLX(&grt__sched.npidle) != 0)
         wakep_slow();
 }
@@ -1436,9 +1444,10 @@ top:
         /* (S1) full fence, then re-check every queue: pairs with the
          * submitter's put + wakep */
         __atomic_fetch_add(&grt__sched.nmspinning, -1, __ATOMIC_SEQ_CST);
+        bool global = LOAD_RLX(&grt__sched.runq_size) > 0;
         for (int i = 0; i < procs; i++) {
             struct p *p2 = LOAD_ACQ(&grt__sched.allp[i]);
-            if (p2 && !runq_empty(p2)) {
+            if (global || (p2 && !runq_empty(p2))) {
                 lock(&grt__sched.lock);
                 pp = pidleget();
                 if (pp)

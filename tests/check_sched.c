@@ -546,6 +546,59 @@ START_TEST(t_parallel_progress)
 }
 END_TEST
 
+/*
+ * Work queued by a goroutine that then spins is run by the other P.  The
+ * spinner never reaches the scheduler (preemption off), so only a woken M
+ * can run what it queued: a lost wake-up hangs the test.  Each round
+ * queues twice, once by spawning and once by a send that readies a
+ * parked receiver, and each time the other M has just run out of work
+ * and is going idle, the moment when the submitter's wake-up and the
+ * idle M's last look at the queues cross.  Before wakep had a full
+ * fence, x86's store buffer let both miss: it hung within ~1,000 rounds.
+ */
+#define WAKE_ROUNDS 5000
+static atomic_int wake_flag;
+
+static void wake_setter(void *arg)
+{
+    (void)arg;
+    atomic_store(&wake_flag, 1);
+}
+
+static void wake_receiver(void *arg)
+{
+    grt_chan *c = arg;
+    int v;
+    while (grt_chan_recv(c, &v) && v)
+        atomic_store(&wake_flag, 1);
+}
+
+static void spin_for_wake_flag(void)
+{
+    while (!atomic_load(&wake_flag))
+        tu_spin_pause();
+    atomic_store(&wake_flag, 0);
+}
+
+START_TEST(t_queued_work_wakes_idle_p)
+{
+    grt_maxprocs(2);
+    grt_chan *c = grt_chan_make(sizeof(int), 0);
+    grt_go(wake_receiver, c);
+    grt_preempt_disable();
+    for (int r = 0; r < WAKE_ROUNDS; r++) {
+        grt_go(wake_setter, NULL);
+        spin_for_wake_flag();
+        int one = 1;
+        grt_chan_send(c, &one);
+        spin_for_wake_flag();
+    }
+    grt_preempt_enable();
+    grt_chan_close(c);
+    tu_wait_goroutines(1);
+}
+END_TEST
+
 static Suite *sched_suite(void)
 {
     Suite *s = suite_create("sched");
@@ -589,6 +642,7 @@ static Suite *sched_suite(void)
     tc = tcase_create("parallel");
     tcase_add_test(tc, t_parallel);
     tcase_add_test(tc, t_parallel_progress);
+    tcase_add_test(tc, t_queued_work_wakes_idle_p);
     tcase_set_timeout(tc, TU_TIMEOUT);
     suite_add_tcase(s, tc);
 
