@@ -161,15 +161,22 @@ static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t)
     return true;
 }
 
+/* runqput's result: bits */
+#define RUNQ_FULL 1u   /* the ring is now full or spilled (newproc backs off) */
+#define RUNQ_FENCED 2u /* a locked swap made the work visible: wakep's fence
+                        * is done (wakep_put) */
+
 /* runqput's work but for filling an empty runnext (below). */
-static bool runqput_slow(struct p *pp, struct g *gp, bool next)
+static unsigned runqput_slow(struct p *pp, struct g *gp, bool next)
 {
+    unsigned fenced = 0;
     if (next) {
         struct g *old =
             __atomic_exchange_n(&pp->runnext, gp, __ATOMIC_ACQ_REL);
         if (!old)
-            return false;
+            return RUNQ_FENCED;
         gp = old;
+        fenced = RUNQ_FENCED;
     }
     for (;;) {
         uint32_t h = LOAD_ACQ(&pp->runq_head); /* pairs with stealers' CAS */
@@ -177,26 +184,25 @@ static bool runqput_slow(struct p *pp, struct g *gp, bool next)
         if (t - h < RUNQ_SIZE) {
             STORE_RLX(&pp->runq[t % RUNQ_SIZE], gp);
             STORE_REL(&pp->runq_tail, t + 1); /* pairs with LOAD_ACQ(tail) */
-            return t + 1 - h == RUNQ_SIZE;
+            return fenced | (t + 1 - h == RUNQ_SIZE ? RUNQ_FULL : 0);
         }
         if (runqputslow(pp, gp, h, t))
-            return true;
+            return fenced | RUNQ_FULL;
     }
 }
 
 /*
  * Put gp on pp's queue; next puts it in runnext (kicking the old one to
- * the tail).  Only the owner of pp calls this (I3).  Returns true when
- * the ring is now full or spilled to the global queue (newproc backs off).
+ * the tail).  Only the owner of pp calls this (I3).  Returns RUNQ_ bits.
  * Stealers only ever CAS runnext from non-NULL to NULL, so an empty
  * runnext is filled with a plain store, inline (every channel hand-off);
  * a full one is swapped and the old G goes to the tail.
  */
-static inline bool runqput(struct p *pp, struct g *gp, bool next)
+static inline unsigned runqput(struct p *pp, struct g *gp, bool next)
 {
     if (next && !LOAD_RLX(&pp->runnext)) {
         STORE_REL(&pp->runnext, gp);
-        return false;
+        return 0;
     }
     return runqput_slow(pp, gp, next);
 }
@@ -380,6 +386,23 @@ static struct p *pidleget(void)
     return pp;
 }
 
+/*
+ * pidleget for a would-be spinner (Go 1.21's pidlegetSpinning); sched.lock
+ * held.  Finding no idle P, it notes that a spinner was wanted: an M about
+ * to give up its P without spinning (findrunnable) then spins instead.
+ * Without this, a wakep whose startm found no P undid its count in
+ * nmspinning only after that M had read the count, judged that someone
+ * spun, and idled its P without looking at the queues: the work that
+ * wakep was for stayed queued with a P idle (a goroutine spawning two and
+ * then spinning hung, check_sched's t_queued_work_wakes_idle_p).
+ */
+static struct p *pidleget_spinning(void)
+{
+    struct p *pp = pidleget();
+    grt__sched.needspinning = pp == NULL;
+    return pp;
+}
+
 static void mput(struct m *mp)
 {
     mp->schedlink = grt__sched.midle;
@@ -530,11 +553,11 @@ static void startm(struct p *pp, bool spinning)
 {
     lock(&grt__sched.lock);
     if (!pp) {
-        pp = pidleget();
+        pp = spinning ? pidleget_spinning() : pidleget();
         if (!pp) {
-            unlock(&grt__sched.lock);
-            if (spinning)
+            if (spinning) /* under the lock, as needspinning was set */
                 XADD(&grt__sched.nmspinning, -1);
+            unlock(&grt__sched.lock);
             return;
         }
     }
@@ -565,6 +588,22 @@ static void wakep_slow(void)
 static inline void wakep(void)
 {
     FULL_FENCE();
+    if (LOAD_RLX(&grt__sched.npidle) != 0)
+        wakep_slow();
+}
+
+/*
+ * wakep after runqput returned put.  When runqput swapped a full runnext
+ * (RUNQ_FENCED), that locked swap was the fence, as Go's CAS on runnext
+ * is: a spinner's last look finds runnext taken.  Not fencing again
+ * matters in a spawn burst across CPUs, where the fence would wait for
+ * the spawner's stores to lines the other CPU holds (spawn_100k 57 -> 77
+ * ns per goroutine with it).
+ */
+static inline void wakep_put(unsigned put)
+{
+    if (!(put & RUNQ_FENCED))
+        FULL_FENCE();
     if (LOAD_RLX(&grt__sched.npidle) != 0)
         wakep_slow();
 }
@@ -1434,6 +1473,14 @@ top:
         unlock(&grt__sched.lock);
         goto top;
     }
+    if (!mp->spinning && grt__sched.needspinning) {
+        /* a wakep found no idle P: be its spinner (pidleget_spinning) */
+        grt__sched.needspinning = false;
+        mp->spinning = true;
+        XADD(&grt__sched.nmspinning, 1);
+        unlock(&grt__sched.lock);
+        goto top;
+    }
     mp->p = NULL;
     pidleput(pp);
     unlock(&grt__sched.lock);
@@ -1449,7 +1496,7 @@ top:
             struct p *p2 = LOAD_ACQ(&grt__sched.allp[i]);
             if (global || (p2 && !runq_empty(p2))) {
                 lock(&grt__sched.lock);
-                pp = pidleget();
+                pp = pidleget_spinning();
                 if (pp)
                     STORE_RLX(&pp->status, P_RUNNING);
                 unlock(&grt__sched.lock);
@@ -1549,8 +1596,7 @@ void grt__ready(struct g *gp)
     struct m *mp = getm();
     STORE_RLX(&gp->status, G_RUNNABLE);
     agent_g_publish_plain(gp, G_RUNNABLE);
-    runqput(mp->p, gp, true);
-    wakep();
+    wakep_put(runqput(mp->p, gp, true));
 }
 
 void grt__preempt_yield(void)
@@ -1920,9 +1966,9 @@ static int64_t newproc(void (*fn)(void *), void *arg, const char *name,
     STORE_RLX(&gp->status, G_RUNNABLE);
     agent_g_start(gp);
     int64_t goid = gp->goid;
-    bool full = runqput(pp, gp, true);
-    wakep();
-    if (unlikely(full))
+    unsigned put = runqput(pp, gp, true);
+    wakep_put(put);
+    if (unlikely(put & RUNQ_FULL))
         spawn_backoff(mp);
     return goid;
 }

@@ -452,6 +452,7 @@ struct sched {
     struct p *pidle;          /* (L) idle Ps */
     int32_t npidle;           /* atomic; written under L */
     int32_t nmspinning;       /* atomic */
+    bool needspinning;        /* (L) a spinner was wanted but no P was idle */
     struct m *midle;          /* (L) idle Ms */
     int32_t nmidle;           /* (L) */
     int32_t nmidlelocked;     /* (L) Ms waiting for their locked G */

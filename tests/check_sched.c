@@ -550,13 +550,16 @@ END_TEST
  * Work queued by a goroutine that then spins is run by the other P.  The
  * spinner never reaches the scheduler (preemption off), so only a woken M
  * can run what it queued: a lost wake-up hangs the test.  Each round
- * queues twice, once by spawning and once by a send that readies a
- * parked receiver, and each time the other M has just run out of work
- * and is going idle, the moment when the submitter's wake-up and the
- * idle M's last look at the queues cross.  Before wakep had a full
+ * queues by spawning one (into an empty runnext), by a send that readies
+ * a parked receiver, and by spawning two (the second swaps runnext, and
+ * the swap is wakep's fence), each time when the other M has just run
+ * out of work and is going idle: the moment when the submitter's wake-up
+ * and the idle M's last look at the queues cross.  Before wakep had a full
  * fence, x86's store buffer let both miss: it hung within ~1,000 rounds.
+ * Before needspinning (proc.c, pidleget_spinning), the two-spawn step
+ * hung 3 runs in 4 when started with GRT_MAXPROCS=1.
  */
-#define WAKE_ROUNDS 5000
+#define WAKE_ROUNDS 20000
 static atomic_int wake_flag;
 
 static void wake_setter(void *arg)
@@ -580,6 +583,14 @@ static void spin_for_wake_flag(void)
     atomic_store(&wake_flag, 0);
 }
 
+static atomic_int wake_count;
+
+static void wake_counter(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&wake_count, 1);
+}
+
 START_TEST(t_queued_work_wakes_idle_p)
 {
     grt_maxprocs(2);
@@ -592,6 +603,11 @@ START_TEST(t_queued_work_wakes_idle_p)
         int one = 1;
         grt_chan_send(c, &one);
         spin_for_wake_flag();
+        atomic_store(&wake_count, 0);
+        grt_go(wake_counter, NULL);
+        grt_go(wake_counter, NULL);
+        while (atomic_load(&wake_count) < 2)
+            tu_spin_pause();
     }
     grt_preempt_enable();
     grt_chan_close(c);
