@@ -1324,10 +1324,15 @@ static bool timer_spin_drop(struct m *mp)
            1;
 }
 
+/* After timer_spin_drop, wakep_slow: wakep without its "no idle P"
+ * shortcut.  An M that saw our count, and so idles its P without
+ * spinning, may not have put it on the idle list yet; startm's
+ * pidleget_spinning then sets needspinning, and that M spins instead
+ * (findrunnable). */
 void grt__timer_spin_end(struct m *mp)
 {
     if (timer_spin_drop(mp))
-        wakep();
+        wakep_slow();
 }
 
 static void run_own_timers(struct m *mp, struct p *pp, int64_t now)
@@ -1340,7 +1345,7 @@ static void run_own_timers(struct m *mp, struct p *pp, int64_t now)
     mp->timer_spin = true;
     grt__timers_run(pp, now);
     if (mp->timer_spin && timer_spin_drop(mp) && work_besides_runnext(pp))
-        wakep();
+        wakep_slow();
 }
 
 /*
