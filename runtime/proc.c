@@ -585,13 +585,6 @@ static void wakep_slow(void)
     startm(NULL, true);
 }
 
-static inline void wakep(void)
-{
-    FULL_FENCE();
-    if (LOAD_RLX(&grt__sched.npidle) != 0)
-        wakep_slow();
-}
-
 /*
  * wakep after runqput returned put.  When runqput swapped a full runnext
  * (RUNQ_FENCED), that locked swap was the fence, as Go's CAS on runnext
@@ -606,6 +599,12 @@ static inline void wakep_put(unsigned put)
         FULL_FENCE();
     if (LOAD_RLX(&grt__sched.npidle) != 0)
         wakep_slow();
+}
+
+/* After any other put (no swap known): fence, then wakep. */
+static inline void wakep(void)
+{
+    wakep_put(0);
 }
 
 /* A spinning M found work: stop spinning; wake another if it was last. */
